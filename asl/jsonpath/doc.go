@@ -1,0 +1,10 @@
+// Package jsonpath holds JSON values as the ASL interpreter sees them and the
+// JSONPath dialect of Amazon States Language over them.
+//
+// A JSON value is one of: nil, bool, string, json.Number, []any or
+// map[string]any. Numbers are json.Number so that the text of a number that
+// passes through a state machine is kept exactly (1.0 stays 1.0); code that
+// creates numbers creates json.Number. Functions that take values also accept
+// float64 and the Go integer types and treat them as numbers, but never
+// produce them. Decode parses JSON into this form.
+package jsonpath
