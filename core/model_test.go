@@ -1,0 +1,152 @@
+package core_test
+
+import (
+	"encoding/json"
+	"errors"
+	"math"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/stepcqrs/stepcqrs/core"
+)
+
+func sampleCommand() core.Command {
+	at := time.Date(2026, 11, 21, 5, 0, 0, 120000000, time.FixedZone("JST", 9*3600))
+	return core.Command{
+		PK: "ORDER#acme", SK: "ORDER#1@0000000003", ID: "ORDER#acme#ORDER#1", Code: "1",
+		Name: "first order", Version: 3, TenantCode: "acme", Type: "ORDER",
+		Seq: 42, TTL: 1_900_000_000,
+		Attributes: core.Attributes{
+			"qty":    json.Number("3"),
+			"big":    json.Number("9007199254740993"),
+			"price":  json.Number("12.5"),
+			"tags":   []any{"a", "b"},
+			"empty":  map[string]any{},
+			"none":   nil,
+			"ok":     true,
+			"nested": map[string]any{"deep": map[string]any{"list": []any{json.Number("1"), map[string]any{"x": "y"}}}},
+		},
+		RequestID: "req-1", Source: "api", Status: core.StatusStarted, TaskToken: "tok",
+		CreatedAt: at, CreatedBy: "u1", CreatedIP: "10.0.0.1",
+		UpdatedAt: at.Add(time.Second), UpdatedBy: "u2", UpdatedIP: "10.0.0.2",
+	}
+}
+
+func TestCommandRoundTrip(t *testing.T) {
+	in := sampleCommand()
+	item, err := core.MarshalItem(&in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := item["createdAt"].(*types.AttributeValueMemberS).Value; s != "2026-11-20T20:00:00.120000000Z" {
+		t.Errorf("createdAt stored as %q", s)
+	}
+	if n := item["version"].(*types.AttributeValueMemberN).Value; n != "3" {
+		t.Errorf("version stored as %q", n)
+	}
+	var out core.Command
+	if err := core.UnmarshalItem(item, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !out.CreatedAt.Equal(in.CreatedAt) || out.CreatedAt.Location() != time.UTC {
+		t.Errorf("createdAt = %v", out.CreatedAt)
+	}
+	in.CreatedAt, in.UpdatedAt = in.CreatedAt.UTC(), in.UpdatedAt.UTC()
+	if !reflect.DeepEqual(in, out) {
+		t.Errorf("round trip:\n got %#v\nwant %#v", out, in)
+	}
+	b, _ := json.Marshal(out.Attributes["big"])
+	if string(b) != "9007199254740993" {
+		t.Errorf("big number JSON = %s", b)
+	}
+}
+
+func TestDataRoundTripAndOmissions(t *testing.T) {
+	in := core.Data{PK: "ORDER#acme", SK: "ORDER#1", ID: "ORDER#acme#ORDER#1", Version: 1,
+		CPK: "ORDER#acme", CSK: "ORDER#1@0000000001"}
+	item, err := core.MarshalItem(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, absent := range []string{"createdAt", "updatedAt", "ttl", "seq", "requestId"} {
+		if _, ok := item[absent]; ok {
+			t.Errorf("%s stored for a zero value", absent)
+		}
+	}
+	if _, ok := item["attributes"].(*types.AttributeValueMemberNULL); !ok {
+		t.Errorf("nil attributes stored as %#v", item["attributes"])
+	}
+	var out core.Data
+	if err := core.UnmarshalItem(item, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(in, out) {
+		t.Errorf("got %#v want %#v", out, in)
+	}
+}
+
+func TestAttributesGoNumbers(t *testing.T) {
+	in := core.Attributes{"i": 7, "i8": int8(-3), "u": uint64(1 << 63), "f": 0.25, "f32": float32(1.5),
+		"strs": []string{"x"}, "m": map[string]int{"a": 1}, "bytes": []byte("hi"), "t": time.Unix(0, 0)}
+	av, err := in.MarshalDynamoDBAttributeValue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out core.Attributes
+	if err := out.UnmarshalDynamoDBAttributeValue(av); err != nil {
+		t.Fatal(err)
+	}
+	want := core.Attributes{"i": json.Number("7"), "i8": json.Number("-3"), "u": json.Number("9223372036854775808"),
+		"f": json.Number("0.25"), "f32": json.Number("1.5"), "strs": []any{"x"}, "m": map[string]any{"a": json.Number("1")},
+		"bytes": []byte("hi"), "t": "1970-01-01T00:00:00.000000000Z"}
+	if !reflect.DeepEqual(out, want) {
+		t.Errorf("got %#v\nwant %#v", out, want)
+	}
+	for _, bad := range []any{math.NaN(), math.Inf(1), json.Number("1x")} {
+		if _, err := core.ToAttributeValue(bad); !errors.Is(err, core.ErrValidation) {
+			t.Errorf("%v accepted: %v", bad, err)
+		}
+	}
+}
+
+func TestAttributeValuesEqual(t *testing.T) {
+	av := func(v any) types.AttributeValue {
+		x, err := core.ToAttributeValue(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return x
+	}
+	tests := []struct {
+		a, b any
+		want bool
+	}{
+		{1, 1.0, true},
+		{json.Number("1.50"), 1.5, true},
+		{1, "1", false},
+		{map[string]any{"a": []any{1, "x"}}, map[string]any{"a": []any{json.Number("1"), "x"}}, true},
+		{map[string]any{"a": 1}, map[string]any{"a": 1, "b": nil}, false},
+		{[]any{1, 2}, []any{2, 1}, false},
+		{nil, nil, true},
+		{map[string]any{}, map[string]any{}, true},
+		{[]byte("a"), []byte("a"), true},
+	}
+	for _, tt := range tests {
+		if got := core.AttributeValuesEqual(av(tt.a), av(tt.b)); got != tt.want {
+			t.Errorf("equal(%v, %v) = %v", tt.a, tt.b, got)
+		}
+	}
+}
+
+func TestTimeFormatSorts(t *testing.T) {
+	a := core.FormatTime(time.Date(2026, 1, 1, 0, 0, 5, 0, time.UTC))
+	b := core.FormatTime(time.Date(2026, 1, 1, 0, 0, 5, 100, time.UTC))
+	if !(a < b) {
+		t.Errorf("%q !< %q", a, b)
+	}
+	if p, err := core.ParseTime(b); err != nil || p.Nanosecond() != 100 {
+		t.Errorf("ParseTime = %v, %v", p, err)
+	}
+}
