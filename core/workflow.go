@@ -37,10 +37,12 @@ type Execution struct {
 // Implementations are safe for concurrent use and honour ctx cancellation.
 type Workflows interface {
 	// StartExecution starts an execution of the state machine with the given
-	// name and input. Starting a name that exists with the same input returns
-	// the existing execution's ARN and no error (Step Functions' idempotency
-	// for standard workflows); with a different input it returns an error
-	// matching ErrExecutionExists.
+	// name and input. Starting a name whose execution is still RUNNING with
+	// the same input returns that execution's ARN and no error (Step
+	// Functions' idempotency for standard workflows). A different input, or a
+	// name whose execution has already ended, gives an error matching
+	// ErrExecutionExists: a caller that derives names deterministically
+	// treats that as "already started".
 	StartExecution(ctx context.Context, stateMachineARN, name string, input json.RawMessage) (executionARN string, err error)
 	// DescribeExecution returns the execution; ErrNotFound when unknown.
 	DescribeExecution(ctx context.Context, executionARN string) (Execution, error)
