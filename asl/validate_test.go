@@ -1,0 +1,130 @@
+package asl
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name     string
+		def      string
+		workflow string
+		want     []string // substrings of Problem.String(), all required
+	}{
+		{"valid", `{"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}}`, "", nil},
+		{"missing states", `{"StartAt":"A"}`, "", []string{"SCHEMA_VALIDATION_FAILED: These fields are required: [States] at /"}},
+		{"bad next and unreachable", `{"StartAt":"A","States":{"A":{"Type":"Pass","Next":"X"},"B":{"Type":"Succeed"}}}`, "",
+			[]string{"MISSING_TRANSITION_TARGET: Missing 'Next' target: X at /States/A/Next", "UNREACHABLE_STATE: State 'B' is not reachable at /States/B"}},
+		{"bad start", `{"StartAt":"Z","States":{"A":{"Type":"Succeed"}}}`, "", []string{"MISSING_TRANSITION_TARGET: Missing 'Next' target: Z at /StartAt"}},
+		{"no next no end", `{"StartAt":"A","States":{"A":{"Type":"Pass"}}}`, "", []string{"either a 'Next' field or 'End': true at /States/A", "NO_TERMINAL_STATE"}},
+		{"unknown field and wrong type", `{"StartAt":"A","States":{"A":{"Type":"Pass","Foo":1,"Next":5,"End":true}}}`, "",
+			[]string{"The field 'Foo' is not supported by Step Functions at /States/A", "The value for the field 'Next' has an unexpected type: number at /States/A/Next"}},
+		{"field not for type", `{"StartAt":"A","States":{"A":{"Type":"Succeed","Seconds":1}}}`, "", []string{"The field 'Seconds' is not supported by Step Functions for state type Succeed"}},
+		{"bad type", `{"StartAt":"A","States":{"A":{"Type":"Nope"}}}`, "", []string{"The field 'Type' should have one of these values"}},
+		{"bad paths", `{"StartAt":"A","States":{"A":{"Type":"Pass","InputPath":"x","ResultPath":"$.a[*]","Parameters":{"a.$":"$.b[","c":{"d.$":"States.Nope(1)"}},"End":true}}}`, "",
+			[]string{"INVALID_JSONPATH: The value for the field 'InputPath'", "INVALID_JSONPATH: The value for the field 'ResultPath'", "at /States/A/Parameters/a.$", "INVALID_INTRINSIC_FUNCTION", "/Parameters/c/d.$"}},
+		{"intrinsic arity", `{"StartAt":"A","States":{"A":{"Type":"Pass","Parameters":{"a.$":"States.MathAdd(1)"},"End":true}}}`, "", []string{"The function 'States.MathAdd' expects 2 arguments"}},
+		{"good intrinsic", `{"StartAt":"A","States":{"A":{"Type":"Pass","Parameters":{"a.$":"States.Format('x {} \\'y\\'', States.ArrayLength($.a[0:2]), $$.Execution.Id)"},"End":true}}}`, "", nil},
+		{"bad resource", `{"StartAt":"Q","States":{"Q":{"Type":"Task","Resource":"arn:aws:states:::dynamodb:query","End":true}}}`, "", []string{"/States/Q/Resource"}},
+		{"express sync", `{"StartAt":"Q","States":{"Q":{"Type":"Task","Resource":"arn:aws:states:::states:startExecution.sync","End":true}}}`, WorkflowExpress, []string{"Express state machine does not support '.sync'"}},
+		{"standard sync ok", `{"StartAt":"Q","States":{"Q":{"Type":"Task","Resource":"arn:aws:states:::states:startExecution.sync:2","End":true}}}`, WorkflowStandard, nil},
+		{"retry ranges", `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:lambda:us-east-1:123456789012:function:f","Retry":[{"ErrorEquals":["States.ALL","X"],"BackoffRate":0.5,"MaxAttempts":-1,"JitterStrategy":"SOME"},{"ErrorEquals":[]}],"End":true}}}`, "",
+			[]string{"States.ALL must appear alone", "States.ALL must appear in the last", "BackoffRate", "MaxAttempts", "JitterStrategy", "These fields are required: [ErrorEquals] at /States/T/Retry/1"}},
+		{"catch target", `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:lambda:us-east-1:123456789012:function:f","Catch":[{"ErrorEquals":["States.ALL"],"Next":"Nope"}],"End":true}}}`, "",
+			[]string{"MISSING_TRANSITION_TARGET: Missing 'Next' target: Nope at /States/T/Catch/0/Next"}},
+		{"choice rules", `{"StartAt":"C","States":{"C":{"Type":"Choice","Choices":[{"Variable":"$.a","StringEquals":1,"Next":"S"},{"Variable":"$.a","NumericEquals":1,"StringEquals":"x","Next":"S"},{"And":[{"Variable":"$.b","IsNull":true,"Next":"S"}],"Next":"S"},{"Next":"S"}],"Default":"S"},"S":{"Type":"Succeed"}}}`, "",
+			[]string{"'StringEquals' must be a STRING", "exactly one comparison operator", "The field 'Next' is not supported in a nested choice rule", "must have a comparison operator, And, Or, Not or Condition"}},
+		{"wait", `{"StartAt":"W","States":{"W":{"Type":"Wait","Timestamp":"2016-12-05 21:29:29Z","Seconds":1,"End":true}}}`, "", []string{"exactly one of 'Seconds'", "valid RFC3339 timestamp"}},
+		{"jsonata mixing", `{"QueryLanguage":"JSONata","StartAt":"A","States":{"A":{"Type":"Pass","InputPath":"$.a","End":true},"B":{"Type":"Pass","QueryLanguage":"JSONPath","Output":{},"End":true}}}`, "",
+			[]string{"The field 'InputPath' is not supported by Step Functions in JSONata states", "The field 'Output' is only supported"}},
+		{"credentials", `{"QueryLanguage":"JSONata","StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Credentials":{},"End":true}}}`, "",
+			[]string{"SCHEMA_VALIDATION_FAILED: The field 'RoleArn' is required but was missing at /States/T/Credentials"}},
+		{"map nested", `{"StartAt":"M","States":{"M":{"Type":"Map","Label":"a b","ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED"},"StartAt":"P","States":{"P":{"Type":"Pass","Next":"Q"}}},"End":true}}}`, "",
+			[]string{"Label contains invalid character", "ExecutionType", "Missing 'Next' target: Q at /States/M/ItemProcessor/States/P/Next"}},
+		{"assign", `{"StartAt":"A","States":{"A":{"Type":"Pass","Assign":{"1x":1,"ok.$":"$.a[","y":{"z.$":"States.UUID()"}},"End":true}}}`, "",
+			[]string{"The variable name '1x' is not valid", "at /States/A/Assign/1x", "INVALID_JSONPATH", "/States/A/Assign/ok.$"}},
+		{"jsonata assign", `{"QueryLanguage":"JSONata","StartAt":"A","States":{"A":{"Type":"Pass","Assign":{"x":"{% $states.input %}"},"Output":"{% $x %}","End":true}}}`, "", nil},
+		{"parallel nested", `{"StartAt":"P","States":{"P":{"Type":"Parallel","Branches":[{"StartAt":"X","States":{"X":{"Type":"Pass","End":true}},"Version":"1.0"}],"End":true}}}`, "",
+			[]string{"The field 'Version' is not supported by Step Functions at /States/P/Branches/0"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			sm, err := Parse([]byte(tc.def))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = Validate(sm, WithWorkflowType(tc.workflow))
+			if len(tc.want) == 0 {
+				if err != nil {
+					t.Fatalf("Validate: %v", err)
+				}
+				return
+			}
+			var ve *ValidationError
+			if !errors.As(err, &ve) || !errors.Is(err, ErrInvalidDefinition) {
+				t.Fatalf("Validate = %v, want *ValidationError", err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("missing %q in\n%v", w, err)
+				}
+			}
+		})
+	}
+}
+
+func TestCheckPath(t *testing.T) {
+	tests := []struct {
+		path             string
+		ok, refOK, resOK bool
+	}{
+		{"$", true, true, true},
+		{"$.a.b[0]['c d']", true, true, true},
+		{"$$.Execution.Input", true, true, false},
+		{"$myVar.x", true, true, false},
+		{"$.a[*].b", true, false, false},
+		{"$..a", true, false, false},
+		{"$.a[1:3]", true, false, false},
+		{"$.a[?(@.b > 1)]", true, false, false},
+		{"a", false, false, false},
+		{"$.a[", false, false, false},
+		{"$.", false, false, false},
+		{"$.a b", false, false, false},
+	}
+	for _, tc := range tests {
+		if err := CheckPath(tc.path); (err == nil) != tc.ok {
+			t.Errorf("CheckPath(%q) = %v", tc.path, err)
+		}
+		if err := CheckReferencePath(tc.path); (err == nil) != tc.refOK {
+			t.Errorf("CheckReferencePath(%q) = %v", tc.path, err)
+		}
+		if err := CheckResultPath(tc.path); (err == nil) != tc.resOK {
+			t.Errorf("CheckResultPath(%q) = %v", tc.path, err)
+		}
+	}
+}
+
+func TestCheckIntrinsic(t *testing.T) {
+	tests := []struct {
+		call string
+		ok   bool
+	}{
+		{"States.UUID()", true},
+		{"States.Format('{}', $.a)", true},
+		{"States.Array(1, -2.5, true, null, 'x', $.y)", true},
+		{"States.MathRandom($.a, 10)", true},
+		{"States.Foo()", false},
+		{"States.UUID(1)", false},
+		{"States.Format('x'", false},
+		{"States.Format('x) ", false},
+		{"States.Format('x') extra", false},
+		{"States.Array(@)", false},
+	}
+	for _, tc := range tests {
+		if err := CheckIntrinsic(tc.call); (err == nil) != tc.ok {
+			t.Errorf("CheckIntrinsic(%q) = %v", tc.call, err)
+		}
+	}
+}
