@@ -191,3 +191,31 @@ func ExampleVersionedSK() {
 	// ORDER#0001@0000000012
 	// ORDER#0001 12 ORDER#acme#ORDER#0001
 }
+
+func FuzzParseVersionedSK(f *testing.F) {
+	for _, s := range []string{"ORDER#1@7", "ORDER#1@0000000007", "A@", "@1", "A@1@2", "A#b@99999999999999999999", "x@-1", "é@01"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, sk string) {
+		base, v, err := core.ParseVersionedSK(sk)
+		if err != nil {
+			if !errors.Is(err, core.ErrInvalidKey) {
+				t.Fatalf("%q: error %v is not ErrInvalidKey", sk, err)
+			}
+			return
+		}
+		if v < 1 || base == "" || strings.Contains(base, "@") || core.BaseSK(sk) != base {
+			t.Fatalf("%q parsed as %q %d", sk, base, v)
+		}
+		if v <= core.MaxVersion {
+			again, err := core.VersionedSK(base, v)
+			if err != nil {
+				t.Fatalf("%q: VersionedSK(%q, %d): %v", sk, base, v, err)
+			}
+			b2, v2, err := core.ParseVersionedSK(again)
+			if err != nil || b2 != base || v2 != v {
+				t.Fatalf("%q: round trip %q -> %q %d %v", sk, again, b2, v2, err)
+			}
+		}
+	})
+}

@@ -6,7 +6,9 @@ import (
 	"math"
 	"math/big"
 	"reflect"
+	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -51,24 +53,35 @@ const TimeFormat = "2006-01-02T15:04:05.000000000Z"
 //
 // Times are stored as TimeFormat strings; zero times are left out.
 type Command struct {
-	PK         string     `dynamodbav:"pk" json:"pk"`
-	SK         string     `dynamodbav:"sk" json:"sk"`
-	ID         string     `dynamodbav:"id" json:"id"`
-	Code       string     `dynamodbav:"code" json:"code"`
-	Name       string     `dynamodbav:"name" json:"name"`
-	Version    int64      `dynamodbav:"version" json:"version"`
-	TenantCode string     `dynamodbav:"tenantCode" json:"tenantCode"`
-	Type       string     `dynamodbav:"type" json:"type"`
-	IsDeleted  bool       `dynamodbav:"isDeleted" json:"isDeleted"`
-	Seq        int64      `dynamodbav:"seq,omitempty" json:"seq,omitempty"`
-	TTL        int64      `dynamodbav:"ttl,omitempty" json:"ttl,omitempty"` // epoch seconds, 0 = none
+	// PK is TYPE#tenantCode; SK is {entity sk}@{zero-padded version}.
+	PK string `dynamodbav:"pk" json:"pk"`
+	SK string `dynamodbav:"sk" json:"sk"`
+	// ID is the entity id: pk#sk without version (core.EntityID).
+	ID string `dynamodbav:"id" json:"id"`
+	// Code is the code part of the entity sk; Name a display name.
+	Code string `dynamodbav:"code" json:"code"`
+	Name string `dynamodbav:"name" json:"name"`
+	// Version is the command's version, 1 for the first.
+	Version int64 `dynamodbav:"version" json:"version"`
+	// TenantCode is the tenant part of PK; Type the entity type.
+	TenantCode string `dynamodbav:"tenantCode" json:"tenantCode"`
+	Type       string `dynamodbav:"type" json:"type"`
+	// IsDeleted marks a soft delete.
+	IsDeleted bool `dynamodbav:"isDeleted" json:"isDeleted"`
+	// Seq is an optional application sequence number.
+	Seq int64 `dynamodbav:"seq,omitempty" json:"seq,omitempty"`
+	// TTL is the DynamoDB expiry (epoch seconds); 0 = none.
+	TTL int64 `dynamodbav:"ttl,omitempty" json:"ttl,omitempty"`
+	// Attributes are the entity's free-form attributes.
 	Attributes Attributes `dynamodbav:"attributes" json:"attributes"`
 	// AttributesRef is set instead of Attributes when the attributes were
 	// too large for the row: an s3://bucket/key reference to their JSON.
 	// The command services resolve it on every read path.
 	AttributesRef string `dynamodbav:"attributesRef,omitempty" json:"attributesRef,omitempty"`
-	RequestID     string `dynamodbav:"requestId,omitempty" json:"requestId,omitempty"`
-	Source        string `dynamodbav:"source,omitempty" json:"source,omitempty"`
+	// RequestID is the request that wrote the command; Source where it
+	// came from.
+	RequestID string `dynamodbav:"requestId,omitempty" json:"requestId,omitempty"`
+	Source    string `dynamodbav:"source,omitempty" json:"source,omitempty"`
 	// Status is where the command is in the command flow.
 	Status CommandStatus `dynamodbav:"status,omitempty" json:"status,omitempty"`
 	// SyncMode is SyncModeSync on rows written by a synchronous publish.
@@ -77,7 +90,8 @@ type Command struct {
 	// for its predecessor.
 	TaskToken string `dynamodbav:"taskToken,omitempty" json:"taskToken,omitempty"`
 	// Error says why the command failed (Status StatusFailed).
-	Error     string    `dynamodbav:"error,omitempty" json:"error,omitempty"`
+	Error string `dynamodbav:"error,omitempty" json:"error,omitempty"`
+	// Audit fields: when, by whom (user id) and from where (IP).
 	CreatedAt time.Time `dynamodbav:"createdAt,omitempty" json:"createdAt"`
 	CreatedBy string    `dynamodbav:"createdBy,omitempty" json:"createdBy,omitempty"`
 	CreatedIP string    `dynamodbav:"createdIp,omitempty" json:"createdIp,omitempty"`
@@ -93,32 +107,37 @@ func (c *Command) Key() Key { return Key{PK: c.PK, SK: c.SK} }
 // (sk without version), and, with sk = {sk}@{version}, a row of the
 // {module}-history table. CPK and CSK name the command row it came from.
 type Data struct {
-	PK         string     `dynamodbav:"pk" json:"pk"`
-	SK         string     `dynamodbav:"sk" json:"sk"`
-	ID         string     `dynamodbav:"id" json:"id"`
-	Code       string     `dynamodbav:"code" json:"code"`
-	Name       string     `dynamodbav:"name" json:"name"`
-	Version    int64      `dynamodbav:"version" json:"version"`
-	TenantCode string     `dynamodbav:"tenantCode" json:"tenantCode"`
-	Type       string     `dynamodbav:"type" json:"type"`
-	IsDeleted  bool       `dynamodbav:"isDeleted" json:"isDeleted"`
-	Seq        int64      `dynamodbav:"seq,omitempty" json:"seq,omitempty"`
-	TTL        int64      `dynamodbav:"ttl,omitempty" json:"ttl,omitempty"` // epoch seconds, 0 = none
-	Attributes Attributes `dynamodbav:"attributes" json:"attributes"`
-	// AttributesRef is set instead of Attributes when the attributes were
-	// too large for the row: an s3://bucket/key reference to their JSON.
-	// The command services resolve it on every read path.
-	AttributesRef string    `dynamodbav:"attributesRef,omitempty" json:"attributesRef,omitempty"`
-	RequestID     string    `dynamodbav:"requestId,omitempty" json:"requestId,omitempty"`
-	Source        string    `dynamodbav:"source,omitempty" json:"source,omitempty"`
-	CPK           string    `dynamodbav:"cpk" json:"cpk"`
-	CSK           string    `dynamodbav:"csk" json:"csk"`
-	CreatedAt     time.Time `dynamodbav:"createdAt,omitempty" json:"createdAt"`
-	CreatedBy     string    `dynamodbav:"createdBy,omitempty" json:"createdBy,omitempty"`
-	CreatedIP     string    `dynamodbav:"createdIp,omitempty" json:"createdIp,omitempty"`
-	UpdatedAt     time.Time `dynamodbav:"updatedAt,omitempty" json:"updatedAt"`
-	UpdatedBy     string    `dynamodbav:"updatedBy,omitempty" json:"updatedBy,omitempty"`
-	UpdatedIP     string    `dynamodbav:"updatedIp,omitempty" json:"updatedIp,omitempty"`
+	// PK is TYPE#tenantCode; SK is TYPE#code (history: TYPE#code@version).
+	PK string `dynamodbav:"pk" json:"pk"`
+	SK string `dynamodbav:"sk" json:"sk"`
+	// ID, Code, Name, Version, TenantCode, Type, IsDeleted, Seq, TTL,
+	// Attributes, AttributesRef, RequestID and Source are those of the
+	// command the row came from, except TTL, which may come from the data
+	// TTL configuration (history rows: the history TTL).
+	ID            string     `dynamodbav:"id" json:"id"`
+	Code          string     `dynamodbav:"code" json:"code"`
+	Name          string     `dynamodbav:"name" json:"name"`
+	Version       int64      `dynamodbav:"version" json:"version"`
+	TenantCode    string     `dynamodbav:"tenantCode" json:"tenantCode"`
+	Type          string     `dynamodbav:"type" json:"type"`
+	IsDeleted     bool       `dynamodbav:"isDeleted" json:"isDeleted"`
+	Seq           int64      `dynamodbav:"seq,omitempty" json:"seq,omitempty"`
+	TTL           int64      `dynamodbav:"ttl,omitempty" json:"ttl,omitempty"`
+	Attributes    Attributes `dynamodbav:"attributes" json:"attributes"`
+	AttributesRef string     `dynamodbav:"attributesRef,omitempty" json:"attributesRef,omitempty"`
+	RequestID     string     `dynamodbav:"requestId,omitempty" json:"requestId,omitempty"`
+	Source        string     `dynamodbav:"source,omitempty" json:"source,omitempty"`
+	// CPK and CSK are the key of that command row.
+	CPK string `dynamodbav:"cpk" json:"cpk"`
+	CSK string `dynamodbav:"csk" json:"csk"`
+	// Audit fields: Created* of the entity's first applied version,
+	// Updated* of the latest.
+	CreatedAt time.Time `dynamodbav:"createdAt,omitempty" json:"createdAt"`
+	CreatedBy string    `dynamodbav:"createdBy,omitempty" json:"createdBy,omitempty"`
+	CreatedIP string    `dynamodbav:"createdIp,omitempty" json:"createdIp,omitempty"`
+	UpdatedAt time.Time `dynamodbav:"updatedAt,omitempty" json:"updatedAt"`
+	UpdatedBy string    `dynamodbav:"updatedBy,omitempty" json:"updatedBy,omitempty"`
+	UpdatedIP string    `dynamodbav:"updatedIp,omitempty" json:"updatedIp,omitempty"`
 }
 
 // Key returns the data row's key.
@@ -182,8 +201,8 @@ func ToAttributeValue(v any) (types.AttributeValue, error) {
 	case bool:
 		return &types.AttributeValueMemberBOOL{Value: x}, nil
 	case json.Number:
-		if _, ok := new(big.Float).SetString(string(x)); !ok {
-			return nil, &ValidationError{Problems: []string{fmt.Sprintf("invalid number %q", string(x))}}
+		if err := checkNumber(string(x)); err != nil {
+			return nil, err
 		}
 		return &types.AttributeValueMemberN{Value: string(x)}, nil
 	case attributevalue.Number:
@@ -224,7 +243,11 @@ func ToAttributeValue(v any) (types.AttributeValue, error) {
 		if rv.Kind() == reflect.Float32 {
 			bits = 32
 		}
-		return &types.AttributeValueMemberN{Value: strconv.FormatFloat(f, 'f', -1, bits)}, nil
+		n := strconv.FormatFloat(f, 'f', -1, bits)
+		if err := checkNumber(n); err != nil {
+			return nil, err
+		}
+		return &types.AttributeValueMemberN{Value: n}, nil
 	case reflect.Map:
 		if rv.Type().Key().Kind() == reflect.String {
 			if rv.IsNil() {
@@ -358,9 +381,41 @@ func AttributeValuesEqual(a, b types.AttributeValue) bool {
 	return reflect.DeepEqual(a, b)
 }
 
+var numberRE = regexp.MustCompile(`^-?([0-9]+)(?:\.([0-9]+))?(?:[eE]([+-]?[0-9]{1,4}))?$`)
+
+// checkNumber accepts the decimal numbers DynamoDB stores: at most 38
+// significant digits, magnitude between 1e-130 and 9.99…e125 (or zero).
+func checkNumber(s string) error {
+	m := numberRE.FindStringSubmatch(s)
+	if m == nil {
+		return &ValidationError{Problems: []string{fmt.Sprintf("invalid number %q", s)}}
+	}
+	digits := m[1] + m[2]
+	first := strings.IndexFunc(digits, func(r rune) bool { return r != '0' })
+	if first < 0 {
+		return nil // zero
+	}
+	sig := strings.TrimRight(digits[first:], "0")
+	exp := 0
+	if m[3] != "" {
+		exp, _ = strconv.Atoi(m[3])
+	}
+	mag := len(m[1]) - first - 1 + exp
+	switch {
+	case len(sig) > 38:
+		return &ValidationError{Problems: []string{fmt.Sprintf("number %q has more than 38 significant digits", s)}}
+	case mag > 125 || mag < -130:
+		return &ValidationError{Problems: []string{fmt.Sprintf("number %q is outside DynamoDB's range (1e-130 to 1e126)", s)}}
+	}
+	return nil
+}
+
 func numbersEqual(a, b string) bool {
 	if a == b {
 		return true
+	}
+	if checkNumber(a) != nil || checkNumber(b) != nil {
+		return false // not numbers DynamoDB stores: no costly parsing
 	}
 	x, ok1 := new(big.Rat).SetString(a)
 	y, ok2 := new(big.Rat).SetString(b)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -104,7 +105,14 @@ func TestAttributesGoNumbers(t *testing.T) {
 	if !reflect.DeepEqual(out, want) {
 		t.Errorf("got %#v\nwant %#v", out, want)
 	}
-	for _, bad := range []any{math.NaN(), math.Inf(1), json.Number("1x")} {
+	for _, good := range []any{json.Number("0"), json.Number("-0.0"), json.Number("12345678901234567890123456789012345678"),
+		json.Number("1e125"), json.Number("1e-130"), json.Number("1.5E+3"), 1e125, uint64(math.MaxUint64)} {
+		if _, err := core.ToAttributeValue(good); err != nil {
+			t.Errorf("%v rejected: %v", good, err)
+		}
+	}
+	for _, bad := range []any{math.NaN(), math.Inf(1), json.Number("1x"), json.Number(""), json.Number("+1"),
+		json.Number("123456789012345678901234567890123456789"), json.Number("1e126"), json.Number("1e-131"), 1e300} {
 		if _, err := core.ToAttributeValue(bad); !errors.Is(err, core.ErrValidation) {
 			t.Errorf("%v accepted: %v", bad, err)
 		}
@@ -149,4 +157,33 @@ func TestTimeFormatSorts(t *testing.T) {
 	if p, err := core.ParseTime(b); err != nil || p.Nanosecond() != 100 {
 		t.Errorf("ParseTime = %v, %v", p, err)
 	}
+}
+
+func FuzzAttributesJSONRoundTrip(f *testing.F) {
+	for _, s := range []string{`{}`, `{"a":1,"b":[1,"x",{"c":null}],"d":{"e":true}}`, `{"n":-0.000001e-5}`, `{"big":123456789012345678901234567890}`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, js string) {
+		dec := json.NewDecoder(strings.NewReader(js))
+		dec.UseNumber()
+		var in core.Attributes
+		if err := dec.Decode(&in); err != nil || in == nil {
+			return
+		}
+		av, err := in.MarshalDynamoDBAttributeValue()
+		if err != nil {
+			return // e.g. numbers DynamoDB-style parsing rejects
+		}
+		var out core.Attributes
+		if err := out.UnmarshalDynamoDBAttributeValue(av); err != nil {
+			t.Fatalf("%s: %v", js, err)
+		}
+		av2, err := out.MarshalDynamoDBAttributeValue()
+		if err != nil || !core.AttributeValuesEqual(av, av2) {
+			t.Fatalf("%s: round trip differs: %v", js, err)
+		}
+		if !reflect.DeepEqual(in, out) {
+			t.Fatalf("%s: %#v != %#v", js, in, out)
+		}
+	})
 }
