@@ -1,0 +1,97 @@
+package eventfactory
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda/messages"
+)
+
+// FuzzDispatch feeds arbitrary payloads through detection, decoding and
+// dispatch, seeded with every fixture. It checks that nothing panics, that
+// every answer has the shape its source promises, and that every error has
+// a name for Step Functions.
+func FuzzDispatch(f *testing.F) {
+	files, _ := filepath.Glob("testdata/*.json")
+	for _, file := range files {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte(`{"Records":[{"eventSource":"aws:dynamodb","dynamodb":{"SequenceNumber":"1","NewImage":{"a":{"BS":[{}]}}}}]}`))
+	f.Add([]byte(`{"input":null,"context":{}}`))
+	r := NewRouter(Config{Logger: quietLogger()})
+	OnDynamoDB(r, "demo-order-command", AllStreamEvents(), func(ctx context.Context, e DynamoDBRecord[order]) error { return nil })
+	OnDynamoDB(r, "demo-order-command", AllStreamEvents(), func(ctx context.Context, e DynamoDBRecord[map[string]any]) error { return nil })
+	OnSQS(r, "demo-tasks", func(ctx context.Context, m SQSMessage[taskBody]) error { return nil })
+	OnSQS(r, "demo-tasks.fifo", func(ctx context.Context, m SQSMessage[string]) error { return nil })
+	OnSNS(r, "demo-notifications", func(ctx context.Context, m SNSMessage[map[string]any]) error { return nil })
+	OnS3(r, "demo-imports", "", func(ctx context.Context, o S3Object) error { return nil })
+	OnEventBridge(r, "com.example.orders", "OrderShipped", func(ctx context.Context, e EventBridgeEvent[map[string]any]) error { return nil })
+	OnStepFunctions(r, "demo-command", "apply", func(ctx context.Context, task SFNTask[keysInput]) (any, error) { return task.Input, nil })
+	OnStepFunctions(r, "demo-task", "run-subtask", func(ctx context.Context, task SFNTask[json.RawMessage]) (any, error) { return task.Input, nil })
+	d, err := r.Build()
+	if err != nil {
+		f.Fatal(err)
+	}
+	h := d.Handler()
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		src, derr := Detect(payload)
+		out, err := d.Dispatch(context.Background(), payload)
+		if derr != nil && err == nil && out != nil {
+			t.Fatalf("Detect failed (%v) but Dispatch answered %v", derr, out)
+		}
+		if err != nil {
+			if out != nil {
+				t.Fatalf("result %v with error %v", out, err)
+			}
+			if ErrorName(err) == "" {
+				t.Fatalf("unnamed error %v", err)
+			}
+			if _, herr := h(context.Background(), payload); herr != nil {
+				if _, ok := herr.(messages.InvokeResponse_Error); !ok {
+					t.Fatalf("Handler returned %T", herr)
+				}
+			}
+			return
+		}
+		switch src {
+		case SourceDynamoDB:
+			resp, ok := out.(events.DynamoDBEventResponse)
+			if !ok {
+				t.Fatalf("dynamodb answer %T", out)
+			}
+			if len(resp.BatchItemFailures) > 1 {
+				t.Fatalf("stream answer names %d records; it stops at the first", len(resp.BatchItemFailures))
+			}
+			for _, f := range resp.BatchItemFailures {
+				if f.ItemIdentifier == "" {
+					t.Fatal("empty SequenceNumber reported")
+				}
+			}
+		case SourceSQS:
+			resp, ok := out.(events.SQSEventResponse)
+			if !ok {
+				t.Fatalf("sqs answer %T", out)
+			}
+			for _, f := range resp.BatchItemFailures {
+				if f.ItemIdentifier == "" {
+					t.Fatal("empty messageId reported")
+				}
+			}
+		case SourceSNS, SourceS3, SourceEventBridge:
+			if out != nil {
+				t.Fatalf("%v answered %v", src, out)
+			}
+		}
+		if _, err := json.Marshal(out); err != nil {
+			t.Fatalf("answer does not encode: %v", err)
+		}
+	})
+}

@@ -1,0 +1,415 @@
+package eventfactory
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"unicode/utf8"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// wireStreamRecord mirrors events.DynamoDBEventRecord field for field (a test
+// keeps them in step), with the images left as JSON for parseImage.
+type wireStreamRecord struct {
+	AWSRegion      string                       `json:"awsRegion"`
+	Change         wireStreamChange             `json:"dynamodb"`
+	EventID        string                       `json:"eventID"`
+	EventName      string                       `json:"eventName"`
+	EventSource    string                       `json:"eventSource"`
+	EventVersion   string                       `json:"eventVersion"`
+	EventSourceArn string                       `json:"eventSourceARN"` //nolint:revive // AWS spelling
+	UserIdentity   *events.DynamoDBUserIdentity `json:"userIdentity,omitempty"`
+}
+
+// wireStreamChange mirrors events.DynamoDBStreamRecord.
+type wireStreamChange struct {
+	ApproximateCreationDateTime events.SecondsEpochTime `json:"ApproximateCreationDateTime,omitempty"`
+	Keys                        json.RawMessage         `json:"Keys,omitempty"`
+	NewImage                    json.RawMessage         `json:"NewImage,omitempty"`
+	OldImage                    json.RawMessage         `json:"OldImage,omitempty"`
+	SequenceNumber              string                  `json:"SequenceNumber"`
+	SizeBytes                   int64                   `json:"SizeBytes"`
+	StreamViewType              string                  `json:"StreamViewType"`
+}
+
+// decodedStream is a stream record decoded once: the aws-lambda-go record
+// and its images as SDK items.
+type decodedStream struct {
+	rec                    events.DynamoDBEventRecord
+	keys, newItem, oldItem map[string]types.AttributeValue
+}
+
+// decodeStream decodes a stream record with its own attribute value parser:
+// the images are parsed straight into SDK items, then copied into the
+// aws-lambda-go record, without aws-lambda-go's attribute decoder (which
+// goes through map[string]interface{} for every value and panics on some
+// malformed sets). The parser is strict: one type per value, known type
+// names, strings where strings belong, standard base64, NULL true.
+func decodeStream(raw json.RawMessage) (ds decodedStream, err error) {
+	defer func() {
+		if r := recover(); r != nil { // defence in depth: the parser must not panic
+			ds, err = decodedStream{}, &MalformedError{Source: SourceDynamoDB, Record: -1, What: "record",
+				Err: fmt.Errorf("decoder panicked: %v", r)}
+		}
+	}()
+	var w wireStreamRecord
+	if err := json.Unmarshal(raw, &w); err != nil {
+		return decodedStream{}, &MalformedError{Source: SourceDynamoDB, Record: -1, What: "record", Err: err}
+	}
+	for _, img := range []struct {
+		what string
+		raw  json.RawMessage
+		item *map[string]types.AttributeValue
+	}{
+		{"Keys", w.Change.Keys, &ds.keys},
+		{"NewImage", w.Change.NewImage, &ds.newItem},
+		{"OldImage", w.Change.OldImage, &ds.oldItem},
+	} {
+		if *img.item, err = parseImage(img.raw); err != nil {
+			return decodedStream{}, &MalformedError{Source: SourceDynamoDB, Record: -1, What: img.what, Err: err}
+		}
+	}
+	ds.rec = events.DynamoDBEventRecord{
+		AWSRegion: w.AWSRegion,
+		Change: events.DynamoDBStreamRecord{
+			ApproximateCreationDateTime: w.Change.ApproximateCreationDateTime,
+			Keys:                        ItemToStreamImage(ds.keys),
+			NewImage:                    ItemToStreamImage(ds.newItem),
+			OldImage:                    ItemToStreamImage(ds.oldItem),
+			SequenceNumber:              w.Change.SequenceNumber,
+			SizeBytes:                   w.Change.SizeBytes,
+			StreamViewType:              w.Change.StreamViewType,
+		},
+		EventID:        w.EventID,
+		EventName:      w.EventName,
+		EventSource:    w.EventSource,
+		EventVersion:   w.EventVersion,
+		EventSourceArn: w.EventSourceArn,
+		UserIdentity:   w.UserIdentity,
+	}
+	return ds, nil
+}
+
+// ItemToStreamImage converts an SDK item into a stream image, the inverse
+// of StreamImageToItem. A nil item gives a nil image; nil values are
+// skipped.
+func ItemToStreamImage(item map[string]types.AttributeValue) map[string]events.DynamoDBAttributeValue {
+	if item == nil {
+		return nil
+	}
+	out := make(map[string]events.DynamoDBAttributeValue, len(item))
+	for k, v := range item {
+		if v != nil {
+			out[k] = toStreamValue(v)
+		}
+	}
+	return out
+}
+
+func toStreamValue(v types.AttributeValue) events.DynamoDBAttributeValue {
+	switch v := v.(type) {
+	case *types.AttributeValueMemberS:
+		return events.NewStringAttribute(v.Value)
+	case *types.AttributeValueMemberN:
+		return events.NewNumberAttribute(v.Value)
+	case *types.AttributeValueMemberB:
+		return events.NewBinaryAttribute(v.Value)
+	case *types.AttributeValueMemberBOOL:
+		return events.NewBooleanAttribute(v.Value)
+	case *types.AttributeValueMemberM:
+		return events.NewMapAttribute(ItemToStreamImage(v.Value))
+	case *types.AttributeValueMemberL:
+		l := make([]events.DynamoDBAttributeValue, 0, len(v.Value))
+		for _, e := range v.Value {
+			if e != nil {
+				l = append(l, toStreamValue(e))
+			}
+		}
+		return events.NewListAttribute(l)
+	case *types.AttributeValueMemberSS:
+		return events.NewStringSetAttribute(v.Value)
+	case *types.AttributeValueMemberNS:
+		return events.NewNumberSetAttribute(v.Value)
+	case *types.AttributeValueMemberBS:
+		return events.NewBinarySetAttribute(v.Value)
+	}
+	return events.NewNullAttribute() // NULL, and unknown members
+}
+
+// maxAttributeDepth bounds nesting; DynamoDB allows 32 levels.
+const maxAttributeDepth = 64
+
+// imageParser parses DynamoDB JSON (the attribute value encoding of stream
+// images) into SDK values. Its input has passed encoding/json, so it is
+// valid JSON; the parser still checks every byte it relies on.
+type imageParser struct {
+	b []byte
+	i int
+}
+
+var errSyntax = errors.New("unexpected JSON")
+
+// parseImage parses an image object; absent or null gives nil.
+func parseImage(raw json.RawMessage) (map[string]types.AttributeValue, error) {
+	p := imageParser{b: raw}
+	if p.peek() == 0 {
+		return nil, nil
+	}
+	if p.literal("null") {
+		return nil, nil
+	}
+	m, err := p.item(0, "")
+	if err != nil {
+		return nil, err
+	}
+	if p.peek() != 0 {
+		return nil, errSyntax
+	}
+	return m, nil
+}
+
+func (p *imageParser) peek() byte {
+	for p.i < len(p.b) {
+		switch c := p.b[p.i]; c {
+		case ' ', '\t', '\n', '\r':
+			p.i++
+		default:
+			return c
+		}
+	}
+	return 0
+}
+
+func (p *imageParser) consume(c byte) bool {
+	if p.peek() == c {
+		p.i++
+		return true
+	}
+	return false
+}
+
+func (p *imageParser) literal(lit string) bool {
+	p.peek()
+	if len(p.b)-p.i >= len(lit) && string(p.b[p.i:p.i+len(lit)]) == lit {
+		p.i += len(lit)
+		return true
+	}
+	return false
+}
+
+// str parses a JSON string.
+func (p *imageParser) str() (string, bool) {
+	if p.peek() != '"' {
+		return "", false
+	}
+	start := p.i
+	escaped := false
+	for p.i++; p.i < len(p.b); p.i++ {
+		switch p.b[p.i] {
+		case '\\':
+			escaped = true
+			p.i++
+		case '"':
+			p.i++
+			if !escaped && utf8.Valid(p.b[start+1:p.i-1]) {
+				return string(p.b[start+1 : p.i-1]), true
+			}
+			// Escapes or invalid UTF-8 (replaced by U+FFFD): as encoding/json.
+			var s string
+			if json.Unmarshal(p.b[start:p.i], &s) != nil {
+				return "", false
+			}
+			return s, true
+		}
+	}
+	return "", false
+}
+
+func at(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// item parses {"name": value, …}.
+func (p *imageParser) item(depth int, path string) (map[string]types.AttributeValue, error) {
+	if depth > maxAttributeDepth {
+		return nil, &AttributeError{Path: path, Err: errors.New("nested too deeply")}
+	}
+	if !p.consume('{') {
+		return nil, &AttributeError{Path: path, Err: errors.New("want an object of attribute values")}
+	}
+	m := map[string]types.AttributeValue{}
+	if p.consume('}') {
+		return m, nil
+	}
+	for {
+		k, ok := p.str()
+		if !ok || !p.consume(':') {
+			return nil, &AttributeError{Path: path, Err: errSyntax}
+		}
+		v, err := p.value(depth, at(path, k))
+		if err != nil {
+			return nil, err
+		}
+		m[k] = v
+		if p.consume('}') {
+			return m, nil
+		}
+		if !p.consume(',') {
+			return nil, &AttributeError{Path: path, Err: errSyntax}
+		}
+	}
+}
+
+// value parses {"TYPE": …}.
+func (p *imageParser) value(depth int, path string) (types.AttributeValue, error) {
+	fail := func(format string, args ...any) (types.AttributeValue, error) {
+		return nil, &AttributeError{Path: path, Err: fmt.Errorf(format, args...)}
+	}
+	if depth > maxAttributeDepth {
+		return fail("nested too deeply")
+	}
+	if !p.consume('{') {
+		return fail("want an attribute value object such as {\"S\": \"…\"}")
+	}
+	typ, ok := p.str()
+	if !ok || !p.consume(':') {
+		if p.consume('}') {
+			return fail("attribute value without a type")
+		}
+		return fail("malformed attribute value")
+	}
+	var v types.AttributeValue
+	switch typ {
+	case "S", "N":
+		s, ok := p.str()
+		if !ok {
+			return fail("%s must be a string", typ)
+		}
+		if typ == "S" {
+			v = &types.AttributeValueMemberS{Value: s}
+		} else {
+			v = &types.AttributeValueMemberN{Value: s}
+		}
+	case "B":
+		b, err := p.base64()
+		if err != nil {
+			return fail("B: %v", err)
+		}
+		v = &types.AttributeValueMemberB{Value: b}
+	case "BOOL":
+		switch {
+		case p.literal("true"):
+			v = &types.AttributeValueMemberBOOL{Value: true}
+		case p.literal("false"):
+			v = &types.AttributeValueMemberBOOL{Value: false}
+		default:
+			return fail("BOOL must be true or false")
+		}
+	case "NULL":
+		if !p.literal("true") {
+			return fail("NULL must be true")
+		}
+		v = &types.AttributeValueMemberNULL{Value: true}
+	case "M":
+		m, err := p.item(depth+1, path)
+		if err != nil {
+			return nil, err
+		}
+		v = &types.AttributeValueMemberM{Value: m}
+	case "L":
+		if !p.consume('[') {
+			return fail("L must be a list")
+		}
+		l := []types.AttributeValue{}
+		if !p.consume(']') {
+			for {
+				e, err := p.value(depth+1, fmt.Sprintf("%s[%d]", path, len(l)))
+				if err != nil {
+					return nil, err
+				}
+				l = append(l, e)
+				if p.consume(']') {
+					break
+				}
+				if !p.consume(',') {
+					return fail("malformed L")
+				}
+			}
+		}
+		v = &types.AttributeValueMemberL{Value: l}
+	case "SS", "NS":
+		l, ok := p.strings()
+		if !ok {
+			return fail("%s must be a list of strings", typ)
+		}
+		if typ == "SS" {
+			v = &types.AttributeValueMemberSS{Value: l}
+		} else {
+			v = &types.AttributeValueMemberNS{Value: l}
+		}
+	case "BS":
+		if !p.consume('[') {
+			return fail("BS must be a list of base64 strings")
+		}
+		l := [][]byte{}
+		if !p.consume(']') {
+			for {
+				b, err := p.base64()
+				if err != nil {
+					return fail("BS[%d]: %v", len(l), err)
+				}
+				l = append(l, b)
+				if p.consume(']') {
+					break
+				}
+				if !p.consume(',') {
+					return fail("malformed BS")
+				}
+			}
+		}
+		v = &types.AttributeValueMemberBS{Value: l}
+	default:
+		return fail("unknown attribute type %q", clip(typ))
+	}
+	if !p.consume('}') {
+		return fail("attribute value with more than one type")
+	}
+	return v, nil
+}
+
+func (p *imageParser) strings() ([]string, bool) {
+	if !p.consume('[') {
+		return nil, false
+	}
+	l := []string{}
+	if p.consume(']') {
+		return l, true
+	}
+	for {
+		s, ok := p.str()
+		if !ok {
+			return nil, false
+		}
+		l = append(l, s)
+		if p.consume(']') {
+			return l, true
+		}
+		if !p.consume(',') {
+			return nil, false
+		}
+	}
+}
+
+func (p *imageParser) base64() ([]byte, error) {
+	s, ok := p.str()
+	if !ok {
+		return nil, errors.New("want a base64 string")
+	}
+	return base64.StdEncoding.DecodeString(s)
+}
