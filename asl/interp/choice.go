@@ -1,0 +1,268 @@
+package interp
+
+import (
+	"encoding/json"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/stepcqrs/stepcqrs/asl"
+	"github.com/stepcqrs/stepcqrs/asl/jsonpath"
+)
+
+// timestampRE is the ISO-8601 extended offset date-time form AWS accepts:
+// a 'T' separator and a mandatory offset; seconds and fractions optional.
+var timestampRE = regexp.MustCompile(`^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|z|[+-]\d{2}:\d{2}(?::\d{2})?)$`)
+
+// parseTimestamp parses an ISO-8601 extended offset date-time string and
+// reports whether it is valid (including calendar ranges).
+func parseTimestamp(s string) (time.Time, bool) {
+	m := timestampRE.FindStringSubmatch(s)
+	if m == nil {
+		return time.Time{}, false
+	}
+	atoi := func(x string) int {
+		if x == "" {
+			return 0
+		}
+		n, _ := strconv.Atoi(x)
+		return n
+	}
+	year, month, day := atoi(m[1]), atoi(m[2]), atoi(m[3])
+	hour, minute, sec := atoi(m[4]), atoi(m[5]), atoi(m[6])
+	if month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	nanos := 0
+	if m[7] != "" {
+		frac := m[7] + strings.Repeat("0", 9-len(m[7]))
+		nanos = atoi(frac)
+	}
+	loc := time.UTC
+	if off := m[8]; off != "Z" && off != "z" {
+		sign := 1
+		if off[0] == '-' {
+			sign = -1
+		}
+		parts := strings.Split(off[1:], ":")
+		h, mi := atoi(parts[0]), atoi(parts[1])
+		secs := 0
+		if len(parts) == 3 {
+			secs = atoi(parts[2])
+		}
+		if h > 18 || mi > 59 || secs > 59 {
+			return time.Time{}, false
+		}
+		loc = time.FixedZone("", sign*(h*3600+mi*60+secs))
+	}
+	t := time.Date(year, time.Month(month), day, hour, minute, sec, nanos, loc)
+	if t.Day() != day || int(t.Month()) != month {
+		return time.Time{}, false
+	}
+	return t, true
+}
+
+// stringMatches implements StringMatches: '*' matches any run of
+// characters; "\*" is a literal star and "\\" a literal backslash.
+func stringMatches(s, pattern string) bool {
+	type tok struct {
+		star bool
+		lit  string
+	}
+	var toks []tok
+	var lit strings.Builder
+	for i := 0; i < len(pattern); i++ {
+		c := pattern[i]
+		switch {
+		case c == '\\' && i+1 < len(pattern):
+			i++
+			lit.WriteByte(pattern[i])
+		case c == '*':
+			toks = append(toks, tok{lit: lit.String()})
+			lit.Reset()
+			toks = append(toks, tok{star: true})
+		default:
+			lit.WriteByte(c)
+		}
+	}
+	toks = append(toks, tok{lit: lit.String()})
+	var re strings.Builder
+	re.WriteString(`(?s)^`)
+	for _, t := range toks {
+		if t.star {
+			re.WriteString(`.*`)
+		} else {
+			re.WriteString(regexp.QuoteMeta(t.lit))
+		}
+	}
+	re.WriteString(`$`)
+	ok, err := regexp.MatchString(re.String(), s)
+	return err == nil && ok
+}
+
+// choiceEnv is what a Choice rule reads: the effective input, the context
+// object and the variables.
+type choiceEnv struct {
+	input  any
+	ctxObj any
+	vars   map[string]any
+	state  string
+	entry  int64
+}
+
+// lookup resolves a Choice path. present is false when the path selects
+// nothing.
+func (env *choiceEnv) lookup(path string) (v any, present bool, err error) {
+	v, err = resolvePath(path, env.input, env.ctxObj, env.vars)
+	if err != nil {
+		if isNotFound(err) {
+			return nil, false, nil
+		}
+		return nil, false, err
+	}
+	return v, true, nil
+}
+
+// evalRule evaluates a Choice rule.
+func (env *choiceEnv) evalRule(r *asl.ChoiceRule) (bool, error) {
+	switch {
+	case len(r.And) > 0:
+		for _, sub := range r.And {
+			ok, err := env.evalRule(sub)
+			if err != nil || !ok {
+				return false, err
+			}
+		}
+		return true, nil
+	case len(r.Or) > 0:
+		for _, sub := range r.Or {
+			ok, err := env.evalRule(sub)
+			if err != nil || ok {
+				return ok, err
+			}
+		}
+		return false, nil
+	case r.Not != nil:
+		ok, err := env.evalRule(r.Not)
+		return !ok, err
+	}
+	if len(r.Condition) > 0 {
+		return false, &UnsupportedError{Feature: "QueryLanguage JSONata"}
+	}
+	v, present, err := env.lookup(r.Variable)
+	if err != nil {
+		return false, err
+	}
+	op := r.Operator
+	if op == "IsPresent" {
+		want, _ := r.BoolValue()
+		return present == want, nil
+	}
+	if !present {
+		return false, runtimeError(env.state, env.entry, "Invalid path '%s': The choice state's condition path references an invalid value.", r.Variable)
+	}
+	var operand any
+	if r.IsPathOperator() {
+		p, _ := r.StringValue()
+		o, ok, err := env.lookup(p)
+		if err != nil {
+			return false, err
+		}
+		if !ok {
+			return false, runtimeError(env.state, env.entry, "Invalid path '%s': The choice state's condition path references an invalid value.", p)
+		}
+		operand = o
+	} else {
+		o, err := jsonpath.Decode(r.Value)
+		if err != nil {
+			return false, newError(ErrNameRuntime, "invalid operand of "+op)
+		}
+		operand = o
+	}
+	return compareChoice(r.BaseOperator(), v, operand), nil
+}
+
+// compareChoice applies a comparison operator; a value of the wrong type
+// never matches.
+func compareChoice(op string, v, operand any) bool {
+	switch op {
+	case "IsNull":
+		want, _ := operand.(bool)
+		return (v == nil) == want
+	case "IsNumeric":
+		want, _ := operand.(bool)
+		_, isNum := v.(json.Number)
+		return isNum == want
+	case "IsString":
+		want, _ := operand.(bool)
+		_, isStr := v.(string)
+		return isStr == want
+	case "IsBoolean":
+		want, _ := operand.(bool)
+		_, isBool := v.(bool)
+		return isBool == want
+	case "IsTimestamp":
+		want, _ := operand.(bool)
+		s, isStr := v.(string)
+		isTS := false
+		if isStr {
+			_, isTS = parseTimestamp(s)
+		}
+		return isTS == want
+	case "BooleanEquals":
+		a, ok1 := v.(bool)
+		b, ok2 := operand.(bool)
+		return ok1 && ok2 && a == b
+	case "StringMatches":
+		a, ok1 := v.(string)
+		b, ok2 := operand.(string)
+		return ok1 && ok2 && stringMatches(a, b)
+	}
+	switch {
+	case strings.HasPrefix(op, "String"):
+		a, ok1 := v.(string)
+		b, ok2 := operand.(string)
+		if !ok1 || !ok2 {
+			return false
+		}
+		return cmpResult(strings.TrimPrefix(op, "String"), strings.Compare(a, b))
+	case strings.HasPrefix(op, "Numeric"):
+		_, ok1 := v.(json.Number)
+		_, ok2 := operand.(json.Number)
+		if !ok1 || !ok2 {
+			return false
+		}
+		c, ok := jsonpath.CompareNumbers(v, operand)
+		return ok && cmpResult(strings.TrimPrefix(op, "Numeric"), c)
+	case strings.HasPrefix(op, "Timestamp"):
+		a, ok1 := v.(string)
+		b, ok2 := operand.(string)
+		if !ok1 || !ok2 {
+			return false
+		}
+		ta, ok1 := parseTimestamp(a)
+		tb, ok2 := parseTimestamp(b)
+		if !ok1 || !ok2 {
+			return false
+		}
+		return cmpResult(strings.TrimPrefix(op, "Timestamp"), ta.Compare(tb))
+	}
+	return false
+}
+
+func cmpResult(kind string, c int) bool {
+	switch kind {
+	case "Equals":
+		return c == 0
+	case "LessThan":
+		return c < 0
+	case "GreaterThan":
+		return c > 0
+	case "LessThanEquals":
+		return c <= 0
+	case "GreaterThanEquals":
+		return c >= 0
+	}
+	return false
+}

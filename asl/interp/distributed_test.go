@@ -1,0 +1,89 @@
+package interp
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+)
+
+func TestItemReaderFormats(t *testing.T) {
+	tests := []struct {
+		name   string
+		body   string
+		config string
+		want   string
+		fails  bool
+	}{
+		{"csv first row", "a,b\n1,2\n3,4\n", `{"InputType":"CSV","CSVHeaderLocation":"FIRST_ROW"}`, `[{"a":"1","b":"2"},{"a":"3","b":"4"}]`, false},
+		{"csv given headers", "1;2\n", `{"InputType":"CSV","CSVHeaderLocation":"GIVEN","CSVHeaders":["x","y"],"CSVDelimiter":"SEMICOLON"}`, `[{"x":"1","y":"2"}]`, false},
+		{"csv bom crlf", "\ufeffa,b\r\n1,2\r\n", `{"InputType":"CSV","CSVHeaderLocation":"FIRST_ROW"}`, `[{"a":"1","b":"2"}]`, false},
+		{"csv ragged row", "a,b\n1\n", `{"InputType":"CSV","CSVHeaderLocation":"FIRST_ROW"}`, ``, true},
+		{"csv max items", "a\n1\n2\n3\n", `{"InputType":"CSV","CSVHeaderLocation":"FIRST_ROW","MaxItems":2}`, `[{"a":"1"},{"a":"2"}]`, false},
+		{"json array", `[1,{"k":2}]`, `{"InputType":"JSON"}`, `[1,{"k":2}]`, false},
+		{"json not array", `{"k":2}`, `{"InputType":"JSON"}`, ``, true},
+		{"jsonl", "{\"a\":1}\n\n{\"a\":2}\n", `{"InputType":"JSONL"}`, `[{"a":1},{"a":2}]`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			store := &memStore{objs: map[string][]byte{"b/k": []byte(tt.body)}}
+			def := `{"StartAt":"M","States":{"M":{"Type":"Map",
+			  "ItemReader":{"Resource":"arn:aws:states:::s3:getObject","ReaderConfig":` + tt.config + `,"Parameters":{"Bucket":"b","Key":"k"}},
+			  "ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED","ExecutionType":"STANDARD"},"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}},
+			  "End":true}}}`
+			e := newEngine(t, def, Options{Objects: store})
+			r, err := e.Run(context.Background(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.fails {
+				if r.Status != StatusFailed || r.Error != ErrNameItemReaderFailed {
+					t.Errorf("result = %+v, want %s", r, ErrNameItemReaderFailed)
+				}
+				return
+			}
+			if r.Status != StatusSucceeded {
+				t.Fatalf("result = %+v", r)
+			}
+			jsonEq(t, r.Output, tt.want)
+		})
+	}
+}
+
+func TestToleratedFailures(t *testing.T) {
+	failOdd := ResourceFunc(func(ctx context.Context, req *TaskRequest) (any, error) {
+		n, _ := req.Parameters.(json.Number).Int64()
+		if n%2 == 1 {
+			return nil, &StatesError{Name: "Odd", Cause: "odd item", HasName: true, HasCause: true}
+		}
+		return req.Parameters, nil
+	})
+	tests := []struct {
+		name      string
+		tolerance string
+		mode      string
+		status    Status
+		errName   string
+	}{
+		{"inline map fails with the item's error", ``, `INLINE`, StatusFailed, "Odd"},
+		{"distributed map tolerates nothing by default", ``, `DISTRIBUTED`, StatusFailed, ErrNameExceedToleratedFailure},
+		{"count within tolerance", `"ToleratedFailureCount":2,`, `DISTRIBUTED`, StatusSucceeded, ""},
+		{"count exceeded", `"ToleratedFailureCount":1,`, `DISTRIBUTED`, StatusFailed, ErrNameExceedToleratedFailure},
+		{"percentage within tolerance", `"ToleratedFailurePercentage":50,`, `DISTRIBUTED`, StatusSucceeded, ""},
+		{"percentage exceeded", `"ToleratedFailurePercentage":10,`, `DISTRIBUTED`, StatusFailed, ErrNameExceedToleratedFailure},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			def := `{"StartAt":"M","States":{"M":{"Type":"Map",` + tt.tolerance + `"MaxConcurrency":1,
+			  "ItemProcessor":{"ProcessorConfig":{"Mode":"` + tt.mode + `"},"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::odd","End":true}}},
+			  "End":true}}}`
+			e := newEngine(t, def, Options{Resources: map[string]Resource{"arn:aws:states:::odd": failOdd}})
+			r, err := e.Run(context.Background(), json.RawMessage(`[0,1,2,3]`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Status != tt.status || r.Error != tt.errName {
+				t.Errorf("result = %+v", r)
+			}
+		})
+	}
+}

@@ -1,0 +1,38 @@
+// Package interp is an interpreter of Amazon States Language state machines
+// with the semantics of AWS Step Functions (JSONPath query language).
+//
+// An Engine runs executions of one definition:
+//
+//	sm, _ := asl.Parse(definitionJSON)
+//	eng, err := interp.New(sm, interp.Options{
+//		Clock:  interp.NewVirtualClock(time.Now()), // Wait/Retry/timeouts cost no real time
+//		Lambda: myInvoker,                          // Lambda task resources
+//	})
+//	res, err := eng.Run(ctx, json.RawMessage(`{"orderId":"o-1"}`))
+//
+// Supported: every state type; InputPath → Parameters → task → ResultSelector
+// → ResultPath → OutputPath; the context object $$; intrinsic functions
+// (package asl/intrinsic); workflow variables (Assign) in JSONPath states;
+// all Choice operators; Retry (IntervalSeconds, BackoffRate, MaxAttempts,
+// MaxDelaySeconds, JitterStrategy) and Catch; Map (inline and distributed,
+// MaxConcurrency bounding the running iterations, ToleratedFailureCount and
+// Percentage, ItemReader over an ObjectStore with CSV/JSON/JSONL, ItemBatcher,
+// ResultWriter); Parallel; Wait; TimeoutSeconds and HeartbeatSeconds;
+// .waitForTaskToken with SendTaskSuccess/Failure/Heartbeat; StopExecution
+// (Execution.Stop); the 256 KiB payload limit; execution histories with the
+// event types of Step Functions.
+//
+// Task resources: a bare Lambda function ARN (the result is the function's
+// payload) and arn:aws:states:::lambda:invoke (the result is the Invoke
+// response) go to Options.Lambda; anything else to a Resource registered in
+// Options.Resources. Errors of a Lambda function (*LambdaFunctionError)
+// surface with the function's errorType as error name.
+//
+// The JSONata query language is supported for the subset of JSONata that
+// state machines commonly use (paths over $states and variables, literals
+// and constructors, operators, conditionals, blocks and bindings, regular
+// expressions and the usual functions plus the AWS additions); New rejects a
+// definition with any other construct with an error matching
+// ErrJSONataNotSupported. Not supported either: .sync integrations unless
+// registered as resources, and S3 listObjectsV2 or manifest item readers.
+package interp

@@ -1,0 +1,397 @@
+package interp
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	mrand "math/rand/v2"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/stepcqrs/stepcqrs/asl"
+	"github.com/stepcqrs/stepcqrs/asl/jsonpath"
+)
+
+// DefaultMaxPayloadBytes is the Step Functions limit on the size of a state's
+// input or output and of a task result: 256 KiB.
+const DefaultMaxPayloadBytes = 256 * 1024
+
+// Status is the status of an execution, as Step Functions names it.
+type Status string
+
+// Execution statuses.
+const (
+	StatusRunning   Status = "RUNNING"
+	StatusSucceeded Status = "SUCCEEDED"
+	StatusFailed    Status = "FAILED"
+	StatusTimedOut  Status = "TIMED_OUT"
+	StatusAborted   Status = "ABORTED"
+)
+
+// Options configures an Engine. The zero value runs on the wall clock with
+// no Lambda invoker and no object store.
+type Options struct {
+	// Clock is the time source; nil means RealClock.
+	Clock Clock
+	// Lambda invokes Lambda functions for Lambda task resources.
+	Lambda LambdaInvoker
+	// Resources maps task resource ARNs to user resources. A key ending in
+	// "*" matches every resource that starts with the text before it; the
+	// longest match wins. User resources take precedence over the built-in
+	// Lambda integrations.
+	Resources map[string]Resource
+	// Objects is the object store that ItemReader and ResultWriter use.
+	Objects ObjectStore
+	// Region and AccountID build ARNs; they default to us-east-1 and
+	// 123456789012.
+	Region, AccountID string
+	// StateMachineName names the state machine in ARNs and in $$; default
+	// "StateMachine".
+	StateMachineName string
+	// RoleArn is the execution role reported in $$.Execution.RoleArn.
+	RoleArn string
+	// MaxPayloadBytes overrides DefaultMaxPayloadBytes.
+	MaxPayloadBytes int
+	// Express runs executions as an EXPRESS workflow: the context object
+	// has no Execution.RedriveCount (express executions cannot be
+	// redriven).
+	Express bool
+	// Tokens, when set, is the task token registry shared with other
+	// engines; by default each Engine has its own.
+	Tokens *TaskTokens
+	// Seed, when non-zero, makes UUIDs, request ids, task tokens and
+	// jitter deterministic (per state machine name).
+	Seed uint64
+}
+
+// Engine runs executions of one state machine definition. It is safe for
+// concurrent use; SendTask* calls reach the executions it started.
+type Engine struct {
+	def  *asl.StateMachine
+	opts Options
+
+	mu     sync.Mutex
+	tokens *TaskTokens
+	rnd    *mrand.Rand
+
+	jsonata jsonataCache
+}
+
+// New returns an Engine for def. It fails for definitions the interpreter
+// cannot run: JSONata expressions outside the supported subset (the error
+// matches ErrJSONataNotSupported).
+func New(def *asl.StateMachine, opts Options) (*Engine, error) {
+	if def == nil {
+		return nil, errors.New("interp: nil state machine")
+	}
+	if opts.Clock == nil {
+		opts.Clock = RealClock{}
+	}
+	if opts.Region == "" {
+		opts.Region = "us-east-1"
+	}
+	if opts.AccountID == "" {
+		opts.AccountID = "123456789012"
+	}
+	if opts.StateMachineName == "" {
+		opts.StateMachineName = "StateMachine"
+	}
+	if opts.RoleArn == "" {
+		opts.RoleArn = fmt.Sprintf("arn:aws:iam::%s:role/StepFunctionsRole", opts.AccountID)
+	}
+	if opts.MaxPayloadBytes <= 0 {
+		opts.MaxPayloadBytes = DefaultMaxPayloadBytes
+	}
+	e := &Engine{def: def, opts: opts, tokens: opts.Tokens}
+	if usesJSONata(def) {
+		if err := e.precompileJSONata(def); err != nil {
+			return nil, err
+		}
+	}
+	if e.tokens == nil {
+		e.tokens = NewTaskTokens()
+	}
+	if opts.Seed != 0 {
+		// The state machine's identity is mixed in so that engines sharing
+		// a seed do not hand out the same task tokens or names.
+		h := fnv.New64a()
+		_, _ = h.Write([]byte(opts.Region + "/" + opts.AccountID + "/" + opts.StateMachineName))
+		seed := opts.Seed ^ h.Sum64()
+		e.rnd = mrand.New(mrand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	}
+	return e, nil
+}
+
+// usesJSONata reports whether any state of sm (nested ones too) uses
+// JSONata.
+func usesJSONata(sm *asl.StateMachine) bool {
+	if sm == nil {
+		return false
+	}
+	if sm.QueryLanguage == asl.QueryLanguageJSONata {
+		return true
+	}
+	for _, st := range sm.States {
+		if st.QueryLanguage == asl.QueryLanguageJSONata {
+			return true
+		}
+		for _, b := range st.Branches {
+			if usesJSONata(b) {
+				return true
+			}
+		}
+		if usesJSONata(st.Processor()) {
+			return true
+		}
+	}
+	return false
+}
+
+// StateMachineARN returns the ARN of the state machine.
+func (e *Engine) StateMachineARN() string {
+	return fmt.Sprintf("arn:aws:states:%s:%s:stateMachine:%s", e.opts.Region, e.opts.AccountID, e.opts.StateMachineName)
+}
+
+// newID returns a version 4 UUID, deterministic when Options.Seed is set.
+func (e *Engine) newID() string {
+	var b [16]byte
+	if e.rnd != nil {
+		e.mu.Lock()
+		for i := range b {
+			b[i] = byte(e.rnd.UintN(256))
+		}
+		e.mu.Unlock()
+	} else {
+		_, _ = rand.Read(b[:])
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// randFloat returns a uniform float in [0,1).
+func (e *Engine) randFloat() float64 {
+	if e.rnd != nil {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		return e.rnd.Float64()
+	}
+	return mrand.Float64()
+}
+
+// randInt returns a uniform integer in [0,n).
+func (e *Engine) randInt(n int64) int64 {
+	if n <= 0 {
+		return 0
+	}
+	if e.rnd != nil {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		return e.rnd.Int64N(n)
+	}
+	return mrand.Int64N(n)
+}
+
+// StartOption configures one execution.
+type StartOption func(*startConfig)
+
+type startConfig struct{ name string }
+
+// WithName sets the execution name (default: a UUID).
+func WithName(name string) StartOption { return func(c *startConfig) { c.name = name } }
+
+// Result is the outcome of an execution.
+type Result struct {
+	Status Status
+	// Output is the final output when Status is SUCCEEDED.
+	Output json.RawMessage
+	// Error and Cause describe a FAILED, TIMED_OUT or ABORTED execution;
+	// either may be empty.
+	Error, Cause string
+}
+
+// Execution is one run of the state machine.
+type Execution struct {
+	eng   *Engine
+	arn   string
+	name  string
+	input any
+	start time.Time
+	hist  *history
+
+	cancel context.CancelCauseFunc
+	done   chan struct{}
+	result Result
+}
+
+// abortError is the cancellation cause of a stopped execution.
+type abortError struct{ errName, cause string }
+
+// Error implements error.
+func (a *abortError) Error() string { return "execution aborted" }
+
+// Start starts an execution with the given JSON input (empty means {}) and
+// returns at once; Wait gives the result.
+func (e *Engine) Start(ctx context.Context, input json.RawMessage, opts ...StartOption) (*Execution, error) {
+	var cfg startConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.name == "" {
+		cfg.name = e.newID()
+	}
+	var in any = map[string]any{}
+	if len(strings.TrimSpace(string(input))) > 0 {
+		v, err := jsonpath.Decode(input)
+		if err != nil {
+			return nil, fmt.Errorf("interp: execution input is not JSON: %w", err)
+		}
+		in = v
+	}
+	if len(input) > e.opts.MaxPayloadBytes {
+		return nil, fmt.Errorf("interp: execution input exceeds %d bytes", e.opts.MaxPayloadBytes)
+	}
+	x := &Execution{
+		eng:   e,
+		arn:   fmt.Sprintf("arn:aws:states:%s:%s:execution:%s:%s", e.opts.Region, e.opts.AccountID, e.opts.StateMachineName, cfg.name),
+		name:  cfg.name,
+		input: in,
+		start: e.opts.Clock.Now(),
+		hist:  &history{clock: e.opts.Clock},
+		done:  make(chan struct{}),
+	}
+	runCtx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	x.cancel = cancel
+	go x.run(runCtx)
+	return x, nil
+}
+
+// Run starts an execution and waits for its result.
+func (e *Engine) Run(ctx context.Context, input json.RawMessage, opts ...StartOption) (Result, error) {
+	x, err := e.Start(ctx, input, opts...)
+	if err != nil {
+		return Result{}, err
+	}
+	return x.Wait(ctx)
+}
+
+// ARN returns the execution ARN.
+func (x *Execution) ARN() string { return x.arn }
+
+// Name returns the execution name.
+func (x *Execution) Name() string { return x.name }
+
+// Wait blocks until the execution ends or ctx is done.
+func (x *Execution) Wait(ctx context.Context) (Result, error) {
+	select {
+	case <-x.done:
+		return x.result, nil
+	case <-ctx.Done():
+		return Result{Status: StatusRunning}, ctx.Err()
+	}
+}
+
+// Status returns the execution's result so far: Status is RUNNING until it
+// has ended.
+func (x *Execution) Status() Result {
+	select {
+	case <-x.done:
+		return x.result
+	default:
+		return Result{Status: StatusRunning}
+	}
+}
+
+// Input returns the execution input.
+func (x *Execution) Input() json.RawMessage { return json.RawMessage(encodeJSON(x.input)) }
+
+// StartTime returns when the execution started, on the engine's clock.
+func (x *Execution) StartTime() time.Time { return x.start }
+
+// Done returns a channel closed when the execution has ended.
+func (x *Execution) Done() <-chan struct{} { return x.done }
+
+// Stop aborts a running execution (StopExecution): it ends ABORTED with the
+// given error and cause.
+func (x *Execution) Stop(errName, cause string) error {
+	select {
+	case <-x.done:
+		return ErrNotRunning
+	default:
+	}
+	x.cancel(&abortError{errName: errName, cause: cause})
+	<-x.done
+	return nil
+}
+
+// History returns the events recorded so far.
+func (x *Execution) History() []Event { return x.hist.snapshot() }
+
+// StatesEntered returns the names of the states entered so far, in the
+// order of their StateEntered events (nested states included; the states of
+// distributed Map child executions are not part of this history).
+func (x *Execution) StatesEntered() []string {
+	var out []string
+	for _, ev := range x.hist.snapshot() {
+		if strings.HasSuffix(string(ev.Type), "StateEntered") {
+			out = append(out, ev.StateName)
+		}
+	}
+	return out
+}
+
+// run executes the state machine and records the result.
+func (x *Execution) run(ctx context.Context) {
+	defer close(x.done)
+	defer func() {
+		// An interpreter bug must not take the host process down: the
+		// execution fails instead.
+		if p := recover(); p != nil {
+			x.result = Result{Status: StatusFailed, Error: ErrNameRuntime, Cause: fmt.Sprintf("internal interpreter error: %v", p)}
+			x.hist.add(0, Event{Type: EventExecutionFailed, Error: x.result.Error, Cause: x.result.Cause})
+		}
+	}()
+	e := x.eng
+	inJSON := encodeJSON(x.input)
+	startID := x.hist.add(0, Event{Type: EventExecutionStarted, Input: inJSON})
+	if e.def.TimeoutSeconds != nil && *e.def.TimeoutSeconds > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = e.opts.Clock.WithTimeout(ctx, time.Duration(*e.def.TimeoutSeconds)*time.Second)
+		defer cancel()
+	}
+	ql := e.def.QueryLanguage
+	if ql == "" {
+		ql = asl.QueryLanguageJSONPath
+	}
+	th := &thread{x: x, hist: x.hist, prev: startID, vars: newScope(nil), ql: ql}
+	out, serr := th.runMachine(ctx, e.def, x.input)
+	var ab *abortError
+	switch {
+	case errors.As(context.Cause(ctx), &ab):
+		x.result = Result{Status: StatusAborted, Error: ab.errName, Cause: ab.cause}
+		x.hist.add(th.prev, Event{Type: EventExecutionAborted, Error: ab.errName, Cause: ab.cause})
+	case ctx.Err() == context.DeadlineExceeded && (serr == nil || serr.Name == ErrNameTimeout || serr.Name == "interp.Canceled"):
+		x.result = Result{Status: StatusTimedOut, Error: ErrNameTimeout}
+		x.hist.add(th.prev, Event{Type: EventExecutionTimedOut, Error: ErrNameTimeout})
+	case serr != nil:
+		x.result = Result{Status: StatusFailed, Error: serr.Name, Cause: serr.Cause}
+		x.hist.add(th.prev, Event{Type: EventExecutionFailed, Error: serr.Name, Cause: serr.Cause})
+	default:
+		outJSON := encodeJSON(out)
+		x.result = Result{Status: StatusSucceeded, Output: json.RawMessage(outJSON)}
+		x.hist.add(th.prev, Event{Type: EventExecutionSucceeded, Output: outJSON})
+	}
+}
+
+// encodeJSON renders a value as compact JSON text.
+func encodeJSON(v any) string {
+	s, err := jsonpath.EncodeString(v)
+	if err != nil {
+		return "null"
+	}
+	return s
+}

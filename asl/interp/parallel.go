@@ -1,0 +1,56 @@
+package interp
+
+import (
+	"context"
+	"sync"
+
+	"github.com/stepcqrs/stepcqrs/asl"
+)
+
+// runParallel runs the branches of a Parallel state concurrently; the result
+// is the array of branch outputs in branch order. The first failing branch
+// fails the state with its error and stops the others.
+func (sr *stateRun) runParallel(ctx context.Context, eff any) (any, *StatesError) {
+	st := sr.st
+	input, serr := sr.taskArguments(eff)
+	if serr != nil {
+		return nil, serr
+	}
+	sr.th.event(Event{Type: EventParallelStarted})
+	bctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	results := make([]any, len(st.Branches))
+	var (
+		mu       sync.Mutex
+		firstErr *StatesError
+		wg       sync.WaitGroup
+	)
+	for i, b := range st.Branches {
+		child := sr.th.child(nil)
+		wg.Add(1)
+		go func(i int, b *asl.StateMachine, child *thread) {
+			defer wg.Done()
+			out, serr := child.safeRunMachine(bctx, b, input)
+			mu.Lock()
+			defer mu.Unlock()
+			if serr != nil {
+				if firstErr == nil && serr != canceledError {
+					firstErr = serr
+					cancel()
+				}
+				return
+			}
+			results[i] = out
+		}(i, b, child)
+	}
+	wg.Wait()
+	if firstErr == nil && ctx.Err() != nil {
+		firstErr = ctxError(ctx)
+	}
+	if firstErr != nil {
+		sr.th.event(Event{Type: EventParallelFailed, Error: firstErr.Name, Cause: firstErr.Cause})
+		return nil, firstErr
+	}
+	sr.th.event(Event{Type: EventParallelSucceeded})
+	return results, nil
+}

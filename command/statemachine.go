@@ -1,0 +1,230 @@
+package command
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/stepcqrs/stepcqrs/asl"
+	"github.com/stepcqrs/stepcqrs/eventfactory"
+)
+
+// The command state machine (docs/command-flow.md):
+//
+//	Apply ──▶ Route ──"done"───▶ Done (Succeed)
+//	  ▲         ├──"sync"───▶ Sync (Map over handlers) ──▶ Finish ──▶ End
+//	  │         ├──"wait"───▶ Wait (.waitForTaskToken, timeout) ──┐
+//	  │         └──"failed"─▶ Failed (Fail)                        │
+//	  └────────────────────────────────────────────────────────────┘
+//
+// Every Task invokes the service's Lambda through
+// arn:aws:states:::lambda:invoke with the payload
+// {"input.$": "$", "context.$": "$$"}, so the event factory routes it by
+// state machine name and state name. The execution input is the command's
+// keys only: {"module", "pk", "sk"}. A task that still fails after its
+// retries goes to MarkFailed, which marks the command failed and resumes
+// its successors, so a failed command never blocks its chain.
+
+// State names of the command state machine. The step handlers are routed
+// by them (see Steps).
+const (
+	StateApply       = "Apply"
+	StateRoute       = "Route"
+	StateDone        = "Done"
+	StateWait        = "Wait"
+	StateSync        = "Sync"
+	StateSyncHandler = "SyncHandler"
+	StateFinish      = "Finish"
+	StateMarkFailed  = "MarkFailed"
+	StateFailed      = "Failed"
+)
+
+// Values of the "next" field the Apply step returns; Route branches on
+// them.
+const (
+	NextDone   = "done"
+	NextSync   = "sync"
+	NextWait   = "wait"
+	NextFailed = "failed"
+)
+
+// ErrorNameCommandFailed is the error of a command execution that ended in
+// the Failed state.
+const ErrorNameCommandFailed = "CommandFailed"
+
+// LambdaServiceErrors are the Lambda service errors that Step Functions
+// should always retry (the list AWS recommends for lambda:invoke tasks).
+var LambdaServiceErrors = []string{
+	"Lambda.ServiceException",
+	"Lambda.AWSLambdaException",
+	"Lambda.SdkClientException",
+	"Lambda.TooManyRequestsException",
+	"Lambda.Unknown",
+}
+
+// RetryableErrors are the framework's named errors (see
+// eventfactory.ErrorName) that a step may return for a transient reason:
+// a conditional write that lost a race, a task token that could not be
+// delivered. Retrying the step is safe because every step is idempotent.
+var RetryableErrors = []string{
+	eventfactory.ErrorNameConditionFailed,
+	eventfactory.ErrorNameTaskTokenInvalid,
+	"TransactionCanceledError",
+	"Sandbox.Timedout",
+}
+
+// StateMachineOptions configure the command state machine definition.
+type StateMachineOptions struct {
+	// FunctionARN is the Lambda function (name or ARN) every task invokes:
+	// the service's own Lambda. Required.
+	FunctionARN string
+	// WaitTimeoutSeconds bounds one wait for a predecessor; when it passes
+	// the execution goes back to Apply and re-checks. Default 300.
+	WaitTimeoutSeconds int
+	// RetryMaxAttempts is the number of retries of a failed step (Lambda
+	// service errors and RetryableErrors). Default 6.
+	RetryMaxAttempts int
+	// RetryIntervalSeconds is the delay before the first retry. Default 1.
+	RetryIntervalSeconds int
+	// RetryMaxDelaySeconds caps the retry delay. Default 30.
+	RetryMaxDelaySeconds int
+	// HandlerMaxAttempts is the number of retries of a data-sync handler
+	// failing with any other error. Default 3.
+	HandlerMaxAttempts int
+	// SyncMaxConcurrency bounds the sync handlers run at once (0: no
+	// bound).
+	SyncMaxConcurrency int
+	// Comment is the definition's comment; a default describes the flow.
+	Comment string
+}
+
+func (o StateMachineOptions) withDefaults() (StateMachineOptions, error) {
+	if strings.TrimSpace(o.FunctionARN) == "" {
+		return o, errors.New("command: state machine: FunctionARN is required")
+	}
+	if o.WaitTimeoutSeconds <= 0 {
+		o.WaitTimeoutSeconds = 300
+	}
+	if o.RetryMaxAttempts <= 0 {
+		o.RetryMaxAttempts = 6
+	}
+	if o.RetryIntervalSeconds <= 0 {
+		o.RetryIntervalSeconds = 1
+	}
+	if o.RetryMaxDelaySeconds <= 0 {
+		o.RetryMaxDelaySeconds = 30
+	}
+	if o.HandlerMaxAttempts <= 0 {
+		o.HandlerMaxAttempts = 3
+	}
+	if o.Comment == "" {
+		o.Comment = "stepcqrs command flow: apply a versioned command, wait for its predecessor, run the data-sync handlers, finish"
+	}
+	return o, nil
+}
+
+// stepPayload is the Lambda payload of every step.
+func stepPayload() asl.JSON { return asl.JSON{"input.$": "$", "context.$": "$$"} }
+
+// StateMachine returns the command state machine definition, validated.
+func StateMachine(opts StateMachineOptions) (*asl.StateMachine, error) {
+	o, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	retry := func() []*asl.RetryBuilder {
+		return []*asl.RetryBuilder{
+			asl.Retry(append(append([]string{}, LambdaServiceErrors...), RetryableErrors...)...).
+				IntervalSeconds(o.RetryIntervalSeconds).MaxAttempts(o.RetryMaxAttempts).
+				BackoffRate(2).MaxDelaySeconds(o.RetryMaxDelaySeconds).FullJitter(),
+		}
+	}
+	toFailed := func() *asl.CatchBuilder {
+		return asl.Catch(StateMarkFailed, asl.ErrorAll).ResultPath("$.error")
+	}
+	sync := asl.Map(asl.Branch(StateSyncHandler).
+		Add(StateSyncHandler, asl.LambdaInvoke(o.FunctionARN).
+			Payload(stepPayload()).
+			DiscardResult().
+			Retry(append(retry(),
+				// Data-sync handlers are idempotent by contract; any
+				// error of theirs is retried a few times before the
+				// command fails.
+				asl.Retry(asl.ErrorAll).IntervalSeconds(o.RetryIntervalSeconds).
+					MaxAttempts(o.HandlerMaxAttempts).BackoffRate(2).MaxDelaySeconds(o.RetryMaxDelaySeconds))...).
+			End())).
+		ItemsPath("$.step.handlers").
+		ItemSelector(asl.JSON{
+			"module.$":  "$.module",
+			"pk.$":      "$.pk",
+			"sk.$":      "$.sk",
+			"handler.$": "$$.Map.Item.Value",
+		}).
+		DiscardResult().
+		Catch(toFailed()).
+		Next(StateFinish)
+	if o.SyncMaxConcurrency > 0 {
+		sync = sync.MaxConcurrency(o.SyncMaxConcurrency)
+	}
+	waitPayload := stepPayload()
+	waitPayload["taskToken.$"] = "$$.Task.Token"
+	return asl.NewMachine(StateApply).
+		Comment(o.Comment).
+		Add(StateApply, asl.LambdaInvoke(o.FunctionARN).
+			Comment("Apply the command if its predecessor is applied; finish it too when the module has no sync handler.").
+			Payload(stepPayload()).
+			ResultSelector(asl.JSON{"next.$": "$.Payload.next", "handlers.$": "$.Payload.handlers"}).
+			ResultPath("$.step").
+			Retry(retry()...).
+			Catch(toFailed()).
+			Next(StateRoute)).
+		Add(StateRoute, asl.Choice().
+			When(asl.StringEquals("$.step.next", NextDone), StateDone).
+			When(asl.StringEquals("$.step.next", NextSync), StateSync).
+			When(asl.StringEquals("$.step.next", NextWait), StateWait).
+			Otherwise(StateFailed)).
+		Add(StateDone, asl.Succeed()).
+		Add(StateWait, asl.Task("arn:aws:states:::lambda:invoke.waitForTaskToken").
+			Comment("Store the task token on the command row; the predecessor's finish (or this step, if the predecessor settled meanwhile) resumes it.").
+			Parameters(asl.JSON{"FunctionName": o.FunctionARN, "Payload": waitPayload}).
+			TimeoutSeconds(o.WaitTimeoutSeconds).
+			ResultPath("$.resumed").
+			Retry(retry()...).
+			Catch(
+				asl.Catch(StateApply, asl.ErrorTimeout).ResultPath("$.timeout"),
+				toFailed(),
+			).
+			Next(StateApply)).
+		Add(StateSync, sync).
+		Add(StateFinish, asl.LambdaInvoke(o.FunctionARN).
+			Comment("Record the final status, resume the successor, notify.").
+			Payload(stepPayload()).
+			DiscardResult().
+			Retry(retry()...).
+			Catch(toFailed()).
+			End()).
+		Add(StateMarkFailed, asl.LambdaInvoke(o.FunctionARN).
+			Comment("Mark the command failed and resume its successors, so a failure never blocks the chain.").
+			Payload(stepPayload()).
+			DiscardResult().
+			Retry(asl.Retry(asl.ErrorAll).IntervalSeconds(o.RetryIntervalSeconds).
+				MaxAttempts(o.RetryMaxAttempts*2).BackoffRate(2).MaxDelaySeconds(o.RetryMaxDelaySeconds).FullJitter()).
+			Next(StateFailed)).
+		Add(StateFailed, asl.Fail(ErrorNameCommandFailed, "the command failed; its row holds the error")).
+		Build()
+}
+
+// StateMachineJSON returns the command state machine definition as the
+// JSON Step Functions runs (indented), e.g. for CreateStateMachine or
+// `stepcqrs asl export command`.
+func StateMachineJSON(opts StateMachineOptions) ([]byte, error) {
+	sm, err := StateMachine(opts)
+	if err != nil {
+		return nil, err
+	}
+	b, err := sm.JSON("  ")
+	if err != nil {
+		return nil, fmt.Errorf("command: state machine: %w", err)
+	}
+	return b, nil
+}

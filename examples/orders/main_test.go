@@ -1,0 +1,72 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"strings"
+	"testing"
+
+	"go.uber.org/fx"
+
+	"github.com/stepcqrs/stepcqrs/core"
+	"github.com/stepcqrs/stepcqrs/core/awsadapter"
+	"github.com/stepcqrs/stepcqrs/eventfactory"
+)
+
+func TestDemo(t *testing.T) {
+	var out bytes.Buffer
+	if err := runDemo(context.Background(), &out); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	for _, want := range []string{"0 failed, 0 missing", "4 got a version conflict", "unchanged (nothing written)"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// TestPostgresReadModel runs the read model against DATABASE_URL when it is
+// set.
+func TestPostgresReadModel(t *testing.T) {
+	url := os.Getenv("DATABASE_URL")
+	if url == "" {
+		t.Skip("DATABASE_URL not set: PostgreSQL read model not tested")
+	}
+	ctx := context.Background()
+	rm, err := newPGReadModel(ctx, url, "orders_read_test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rm.Close()
+	if err := rm.Reset(ctx); err != nil {
+		t.Fatal(err)
+	}
+	row := OrderRow{ID: "ORDER#t#ORDER#1", Code: "1", Name: "n", Version: 2, Status: "new", Attributes: map[string]any{"a": 1.0}}
+	for _, v := range []int64{2, 1} { // a late, older version changes nothing
+		r := row
+		r.Version = v
+		r.Status = map[int64]string{1: "old", 2: "new"}[v]
+		if err := rm.Upsert(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows, err := rm.All(ctx)
+	if err != nil || len(rows) != 1 || rows[0].Version != 2 || rows[0].Status != "new" {
+		t.Fatalf("rows %+v %v", rows, err)
+	}
+	if err := rm.Remove(ctx, row.ID, 2); err != nil {
+		t.Fatal(err)
+	}
+	if rows, _ := rm.All(ctx); len(rows) != 0 {
+		t.Fatalf("rows after remove %+v", rows)
+	}
+}
+
+// TestLambdaGraph checks that the fx graph runLambda starts is complete.
+func TestLambdaGraph(t *testing.T) {
+	var handler eventfactory.HandlerFunc
+	if err := fx.ValidateApp(core.Module, awsadapter.Module, eventfactory.Module, serviceModule, fx.Populate(&handler)); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,576 @@
+// Package local is the embedded runtime of stepcqrs (DESIGN.md §7): a whole
+// service in one process, with no AWS and no Docker.
+//
+// New wires the in-memory adapters of core/memory (a store whose command
+// tables emit DynamoDB stream records, an object store, queues and topics)
+// to the service's event-factory dispatcher, exactly as AWS would: stream
+// records reach the dispatcher as batched events.DynamoDBEvent JSON, and
+// state machine executions run the definitions that are deployed to AWS
+// (command.StateMachineJSON) on the asl/interp interpreter, whose Lambda
+// tasks invoke the dispatcher in-process with the payloads Step Functions
+// sends. A virtual clock makes Wait states, retries and timeouts instant;
+// fault injection duplicates and reorders stream deliveries and fails
+// Lambda invocations; counters and execution histories show what ran.
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/stepcqrs/stepcqrs/asl/interp"
+	"github.com/stepcqrs/stepcqrs/command"
+	"github.com/stepcqrs/stepcqrs/core"
+	"github.com/stepcqrs/stepcqrs/core/memory"
+	"github.com/stepcqrs/stepcqrs/eventfactory"
+	"go.uber.org/fx"
+)
+
+// DefaultFunctionName is the name of the service's Lambda function inside
+// the runtime; the state machines invoke it.
+const DefaultFunctionName = "stepcqrs-local"
+
+// Faults configures fault injection. Rates are probabilities in [0, 1].
+type Faults struct {
+	// DuplicateRate is the probability that a stream record is delivered
+	// a second time, in a later batch.
+	DuplicateRate float64
+	// ReorderRate is the probability that a stream record is held back
+	// and delivered after records that followed it.
+	ReorderRate float64
+	// LambdaFailureRate is the probability that a Lambda invocation fails:
+	// half of the failures before the function runs (a Lambda service
+	// error, Lambda.ServiceException), half after it ran (its result is
+	// lost, Sandbox.Timedout), as a function timeout would. Step Functions
+	// retries them per the state's Retry; failed stream batches are
+	// redelivered as an event source mapping does.
+	LambdaFailureRate float64
+}
+
+// Options configure a Runtime.
+type Options struct {
+	// Config is the service configuration; zero means
+	// core.DefaultConfig(). An empty CommandStateMachineARN is set to the
+	// runtime's command state machine.
+	Config core.Config
+	// Modules are the CQRS modules (tables {prefix}{module}-command, -data,
+	// -history are created, the command table with a NEW_IMAGE stream).
+	Modules []string
+	// Registry holds the modules' data-sync handlers (nil: none).
+	Registry *command.Registry
+	// Routes are further event-factory registrations of the application.
+	Routes []eventfactory.Registration
+	// App, when set, builds the service from the application's fx modules,
+	// as production does (there with core.Module, awsadapter.Module and
+	// eventfactory.Module): the runtime supplies core.Config and its
+	// in-memory ports (core.ItemStore, core.Workflows, core.ObjectStore,
+	// core.Queue, core.Topic) and includes eventfactory.Module; App must
+	// contribute the routes (e.g. command.Steps through
+	// eventfactory.AsRegistration) and may provide the
+	// map[string]*command.Service the runtime exposes. Registry and Routes
+	// are then ignored.
+	App fx.Option
+	// FunctionName names the service's Lambda; default DefaultFunctionName.
+	FunctionName string
+	// RealClock runs on the wall clock. By default the runtime uses a
+	// virtual clock starting at ClockStart (or now): Wait states, retry
+	// intervals and timeouts take no real time.
+	RealClock bool
+	// ClockStart is the virtual clock's start (zero: now).
+	ClockStart time.Time
+	// WaitTimeoutSeconds bounds one Wait of the command state machine
+	// (default 300).
+	WaitTimeoutSeconds int
+	// StreamBatchSize is the most records of one stream invocation
+	// (default 100, the event source mapping's default).
+	StreamBatchSize int
+	// Faults configures fault injection (default: none).
+	Faults Faults
+	// Seed, when non-zero, makes fault injection and the interpreter's
+	// ids and jitter deterministic for a given schedule.
+	Seed uint64
+	// Logger receives the service's logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// Stats are the runtime's counters.
+type Stats struct {
+	// Transitions counts state transitions (StateEntered events, nested
+	// states included) of ended executions: what Step Functions bills.
+	Transitions int64
+	// LambdaInvocations counts every invocation of the service's Lambda:
+	// StepInvocations + StreamInvocations.
+	LambdaInvocations int64
+	// StepInvocations counts invocations by state machine tasks, retries
+	// included.
+	StepInvocations int64
+	// StreamInvocations counts stream batch invocations, redeliveries
+	// included.
+	StreamInvocations int64
+	// InjectedFailures counts invocations failed by fault injection.
+	InjectedFailures int64
+	// StoreCalls counts ItemStore calls of the service (a transaction is
+	// one call).
+	StoreCalls int64
+	// StreamRecords counts stream records delivered (duplicates and
+	// redeliveries included).
+	StreamRecords int64
+	// StreamDuplicates and StreamReordered count injected duplicate and
+	// held-back deliveries.
+	StreamDuplicates, StreamReordered int64
+	// StreamRetries counts batch redeliveries after failures;
+	// StreamDropped counts records given up on after MaxStreamRetries.
+	StreamRetries, StreamDropped int64
+	// ExecutionsStarted, ExecutionsSucceeded and ExecutionsFailed count
+	// state machine executions (failed includes timed out and aborted).
+	ExecutionsStarted, ExecutionsSucceeded, ExecutionsFailed int64
+}
+
+type counters struct {
+	transitions, stepInv, streamInv, injected, storeCalls         atomic.Int64
+	streamRecords, streamDup, streamReordered, streamRetries      atomic.Int64
+	streamDropped, execStarted, execSucceeded, execFailed, active atomic.Int64
+	storeInflight                                                 atomic.Int64
+}
+
+// Runtime is a running embedded service.
+type Runtime struct {
+	// Config is the service configuration, with CommandStateMachineARN set.
+	Config core.Config
+	// Store is the in-memory item store (tables, streams, inspection).
+	Store *memory.Store
+	// Items is the store as the service sees it: Store, counted.
+	Items core.ItemStore
+	// Objects, Queues and Topics are the in-memory object store, queues
+	// and topics.
+	Objects *memory.Objects
+	Queues  *memory.Queues
+	Topics  *memory.Topics
+	// Workflows runs state machine executions on the interpreter.
+	Workflows *Workflows
+	// Services are the command services by module.
+	Services map[string]*command.Service
+	// Dispatcher is the service's event factory: what lambda.Start gets in
+	// production.
+	Dispatcher *eventfactory.Dispatcher
+	// Clock is the runtime's clock (an *interp.VirtualClock unless
+	// Options.RealClock).
+	Clock interp.Clock
+	// CommandStateMachine is the definition the command executions run.
+	CommandStateMachine []byte
+
+	opts    Options
+	log     *slog.Logger
+	handler eventfactory.HandlerFunc
+	c       counters
+
+	rndMu sync.Mutex
+	rnd   *rand.Rand
+
+	app    *fx.App
+	shards []*shard
+	unsubs []func()
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	closed atomic.Bool
+}
+
+// New builds and starts a runtime: tables, topics, the bucket, the command
+// services, the dispatcher with the command flow's routes, the command state
+// machine, and one stream poller per command table. Close stops it.
+func New(ctx context.Context, opts Options) (*Runtime, error) {
+	if len(opts.Modules) == 0 {
+		return nil, &core.ValidationError{Problems: []string{"local: Options.Modules is empty"}}
+	}
+	cfg := opts.Config
+	if cfg.Env == "" && cfg.AppName == "" && cfg.TablePrefix == "" {
+		base := core.DefaultConfig()
+		base.CommandStateMachineARN = cfg.CommandStateMachineARN
+		cfg = base
+	}
+	if opts.FunctionName == "" {
+		opts.FunctionName = DefaultFunctionName
+	}
+	if opts.StreamBatchSize <= 0 {
+		opts.StreamBatchSize = 100
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	var clock interp.Clock = interp.RealClock{}
+	if !opts.RealClock {
+		start := opts.ClockStart
+		if start.IsZero() {
+			start = time.Now()
+		}
+		clock = interp.NewVirtualClock(start)
+	}
+	machineName := cfg.Prefix() + "command"
+	if cfg.CommandStateMachineARN == "" {
+		cfg.CommandStateMachineARN = memory.StateMachineARN(machineName)
+	} else {
+		machineName = command.MachineName(cfg.CommandStateMachineARN)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("local: %w", err)
+	}
+	seed := opts.Seed
+	if seed == 0 {
+		seed = rand.Uint64()
+	}
+	rt := &Runtime{
+		Config:  cfg,
+		Store:   memory.NewStore(memory.WithClock(clock.Now)),
+		Objects: memory.NewObjects(),
+		Queues:  memory.NewQueues(),
+		Topics:  memory.NewTopics(),
+		Clock:   clock,
+		opts:    opts,
+		log:     log,
+		rnd:     rand.New(rand.NewPCG(seed, seed^0x5bd1e995)),
+	}
+	rt.Items = &countingStore{ItemStore: rt.Store, n: &rt.c.storeCalls, inflight: &rt.c.storeInflight}
+	for _, m := range opts.Modules {
+		if err := cfg.ValidateModule(m); err != nil {
+			return nil, fmt.Errorf("local: %w", err)
+		}
+		if err := rt.Store.CreateTable(cfg.CommandTable(m), memory.WithStream(memory.StreamNewImage)); err != nil {
+			return nil, err
+		}
+		for _, t := range []string{cfg.DataTable(m), cfg.HistoryTable(m)} {
+			if err := rt.Store.CreateTable(t); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := rt.Objects.CreateBucket(cfg.Bucket()); err != nil {
+		return nil, err
+	}
+	if err := rt.Topics.CreateTopic(cfg.NotificationTopic()); err != nil {
+		return nil, err
+	}
+	rt.Workflows = newWorkflows(rt, opts.Seed)
+	if opts.App != nil {
+		if err := rt.startApp(ctx); err != nil {
+			return nil, err
+		}
+	} else if err := rt.build(); err != nil {
+		return nil, err
+	}
+	rt.handler = rt.Dispatcher.Handler()
+	var err error
+	rt.CommandStateMachine, err = command.StateMachineJSON(command.StateMachineOptions{
+		FunctionARN:        fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", memory.Region, memory.Account, opts.FunctionName),
+		WaitTimeoutSeconds: opts.WaitTimeoutSeconds,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := rt.Workflows.CreateStateMachine(machineName, string(rt.CommandStateMachine)); err != nil {
+		return nil, fmt.Errorf("local: %w", err)
+	}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	rt.cancel = cancel
+	for _, m := range opts.Modules {
+		sh := newShard(rt, cfg.CommandTable(m), insertsOnly)
+		rt.shards = append(rt.shards, sh)
+		rt.unsubs = append(rt.unsubs, rt.Store.Subscribe(sh.table, sh.add))
+		rt.wg.Add(1)
+		go func() {
+			defer rt.wg.Done()
+			sh.run(runCtx)
+		}()
+	}
+	return rt, nil
+}
+
+// build wires the command services and the dispatcher without fx.
+func (rt *Runtime) build() error {
+	cfg, opts, log := rt.Config, rt.opts, rt.log
+	svcs, err := command.NewServices(command.Options{
+		Config: cfg, Store: rt.Items, Objects: rt.Objects, Topic: rt.Topics,
+		Source: "local", Clock: rt.Clock.Now, Logger: log,
+	}, opts.Registry, opts.Modules...)
+	if err != nil {
+		return fmt.Errorf("local: %w", err)
+	}
+	rt.Services = svcs
+	steps, err := command.Steps(command.StepsOptions{
+		Services: svcs, Workflows: rt.Workflows, StateMachineARN: cfg.CommandStateMachineARN, Logger: log,
+	})
+	if err != nil {
+		return fmt.Errorf("local: %w", err)
+	}
+	router := eventfactory.NewRouter(eventfactory.Config{Logger: log})
+	steps(router)
+	for _, reg := range opts.Routes {
+		if reg != nil {
+			reg(router)
+		}
+	}
+	rt.Dispatcher, err = router.Build()
+	if err != nil {
+		return fmt.Errorf("local: %w", err)
+	}
+	return nil
+}
+
+// startApp builds the service from Options.App with fx.
+func (rt *Runtime) startApp(ctx context.Context) error {
+	type services struct {
+		fx.In
+		Services map[string]*command.Service `optional:"true"`
+	}
+	app := fx.New(
+		fx.NopLogger,
+		fx.Supply(rt.Config, eventfactory.Config{Logger: rt.log}),
+		fx.Provide(
+			func() core.ItemStore { return rt.Items },
+			func() core.Workflows { return rt.Workflows },
+			func() core.ObjectStore { return rt.Objects },
+			func() core.Queue { return rt.Queues },
+			func() core.Topic { return rt.Topics },
+		),
+		eventfactory.Module,
+		rt.opts.App,
+		fx.Populate(&rt.Dispatcher),
+		fx.Invoke(func(s services) { rt.Services = s.Services }),
+	)
+	if err := app.Err(); err != nil {
+		return fmt.Errorf("local: fx: %w", err)
+	}
+	if err := app.Start(ctx); err != nil {
+		return fmt.Errorf("local: fx start: %w", err)
+	}
+	rt.app = app
+	return nil
+}
+
+// Close stops the stream pollers and aborts running executions.
+func (rt *Runtime) Close() error {
+	if !rt.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	for _, u := range rt.unsubs {
+		u()
+	}
+	rt.cancel()
+	for _, sh := range rt.shards {
+		sh.wake()
+	}
+	rt.wg.Wait()
+	rt.Workflows.stopAll()
+	if rt.app != nil {
+		return rt.app.Stop(context.Background())
+	}
+	return nil
+}
+
+// Service returns the command service of module (nil when unknown).
+func (rt *Runtime) Service(module string) *command.Service { return rt.Services[module] }
+
+// Handler returns the service's Lambda handler, as lambda.Start gets it.
+func (rt *Runtime) Handler() eventfactory.HandlerFunc { return rt.handler }
+
+// Stats returns the counters.
+func (rt *Runtime) Stats() Stats {
+	c := &rt.c
+	s := Stats{
+		Transitions:         c.transitions.Load(),
+		StepInvocations:     c.stepInv.Load(),
+		StreamInvocations:   c.streamInv.Load(),
+		InjectedFailures:    c.injected.Load(),
+		StoreCalls:          c.storeCalls.Load(),
+		StreamRecords:       c.streamRecords.Load(),
+		StreamDuplicates:    c.streamDup.Load(),
+		StreamReordered:     c.streamReordered.Load(),
+		StreamRetries:       c.streamRetries.Load(),
+		StreamDropped:       c.streamDropped.Load(),
+		ExecutionsStarted:   c.execStarted.Load(),
+		ExecutionsSucceeded: c.execSucceeded.Load(),
+		ExecutionsFailed:    c.execFailed.Load(),
+	}
+	s.LambdaInvocations = s.StepInvocations + s.StreamInvocations
+	return s
+}
+
+// Sub returns s - o, counter by counter (figures of a phase).
+func (s Stats) Sub(o Stats) Stats {
+	return Stats{
+		Transitions: s.Transitions - o.Transitions, LambdaInvocations: s.LambdaInvocations - o.LambdaInvocations,
+		StepInvocations: s.StepInvocations - o.StepInvocations, StreamInvocations: s.StreamInvocations - o.StreamInvocations,
+		InjectedFailures: s.InjectedFailures - o.InjectedFailures, StoreCalls: s.StoreCalls - o.StoreCalls,
+		StreamRecords: s.StreamRecords - o.StreamRecords, StreamDuplicates: s.StreamDuplicates - o.StreamDuplicates,
+		StreamReordered: s.StreamReordered - o.StreamReordered, StreamRetries: s.StreamRetries - o.StreamRetries,
+		StreamDropped: s.StreamDropped - o.StreamDropped, ExecutionsStarted: s.ExecutionsStarted - o.ExecutionsStarted,
+		ExecutionsSucceeded: s.ExecutionsSucceeded - o.ExecutionsSucceeded, ExecutionsFailed: s.ExecutionsFailed - o.ExecutionsFailed,
+	}
+}
+
+// chance reports true with probability p.
+func (rt *Runtime) chance(p float64) bool {
+	if p <= 0 {
+		return false
+	}
+	rt.rndMu.Lock()
+	defer rt.rndMu.Unlock()
+	return rt.rnd.Float64() < p
+}
+
+// Idle reports whether no stream record is pending or being delivered, no
+// execution is running and no call of the service to the store is in
+// progress.
+func (rt *Runtime) Idle() bool {
+	for _, sh := range rt.shards {
+		if sh.busy() {
+			return false
+		}
+	}
+	return rt.c.active.Load() == 0 && rt.c.storeInflight.Load() == 0
+}
+
+// WaitIdle waits until the runtime is idle (see Idle), or ctx ends. An
+// execution waiting for a task token that nobody sends keeps the runtime
+// busy: give ctx a deadline, and see Running for what is left.
+func (rt *Runtime) WaitIdle(ctx context.Context) error {
+	delay := 100 * time.Microsecond
+	stable := 0
+	for {
+		if rt.Idle() {
+			// Idle twice in a row: a stream write racing the check has
+			// had time to be queued.
+			stable++
+			if stable >= 2 {
+				return nil
+			}
+		} else {
+			stable = 0
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("local: not idle (%d executions running): %w", rt.c.active.Load(), ctx.Err())
+		case <-time.After(delay):
+		}
+		if delay < 5*time.Millisecond {
+			delay *= 2
+		}
+	}
+}
+
+// Running returns the executions still running.
+func (rt *Runtime) Running() []core.Execution {
+	var out []core.Execution
+	for _, e := range rt.Workflows.Executions("") {
+		if e.Status == core.ExecutionRunning {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// PauseStreams holds stream delivery: records queue up until ResumeStreams
+// (for tests that control arrival order). WaitIdle does not return while
+// records are held.
+func (rt *Runtime) PauseStreams() {
+	for _, sh := range rt.shards {
+		sh.pause(true)
+	}
+}
+
+// ResumeStreams resumes stream delivery.
+func (rt *Runtime) ResumeStreams() {
+	for _, sh := range rt.shards {
+		sh.pause(false)
+	}
+}
+
+// AdvanceClock moves the virtual clock forward by d, firing due timeouts
+// (for example of a Wait for a predecessor). It fails on the real clock.
+func (rt *Runtime) AdvanceClock(d time.Duration) error {
+	vc, ok := rt.Clock.(*interp.VirtualClock)
+	if !ok {
+		return errors.New("local: AdvanceClock needs the virtual clock")
+	}
+	vc.Advance(d)
+	return nil
+}
+
+// countingStore counts the calls of an ItemStore.
+type countingStore struct {
+	core.ItemStore
+	n *atomic.Int64
+	// inflight counts calls in progress: a write may deliver stream
+	// records of other writers before it returns (see memory.Store), so
+	// the runtime is idle only when no call is in progress.
+	inflight *atomic.Int64
+}
+
+// begin counts a call and marks it in progress; the caller defers end.
+func (s *countingStore) begin() {
+	s.n.Add(1)
+	s.inflight.Add(1)
+}
+
+func (s *countingStore) end() { s.inflight.Add(-1) }
+
+// Get implements core.ItemStore, counting the call.
+func (s *countingStore) Get(ctx context.Context, t string, k core.Key, c bool) (core.Item, error) {
+	s.begin()
+	defer s.end()
+	return s.ItemStore.Get(ctx, t, k, c)
+}
+
+// Put implements core.ItemStore, counting the call.
+func (s *countingStore) Put(ctx context.Context, t string, it core.Item, c core.Condition) error {
+	s.begin()
+	defer s.end()
+	return s.ItemStore.Put(ctx, t, it, c)
+}
+
+// Update implements core.ItemStore, counting the call.
+func (s *countingStore) Update(ctx context.Context, t string, k core.Key, u core.Update, c core.Condition) (core.Item, error) {
+	s.begin()
+	defer s.end()
+	return s.ItemStore.Update(ctx, t, k, u, c)
+}
+
+// Delete implements core.ItemStore, counting the call.
+func (s *countingStore) Delete(ctx context.Context, t string, k core.Key, c core.Condition) error {
+	s.begin()
+	defer s.end()
+	return s.ItemStore.Delete(ctx, t, k, c)
+}
+
+// Query implements core.ItemStore, counting the call.
+func (s *countingStore) Query(ctx context.Context, t string, q core.Query) (core.Page, error) {
+	s.begin()
+	defer s.end()
+	return s.ItemStore.Query(ctx, t, q)
+}
+
+// Transact implements core.ItemStore, counting the call.
+func (s *countingStore) Transact(ctx context.Context, ops []core.TxOp) error {
+	s.begin()
+	defer s.end()
+	return s.ItemStore.Transact(ctx, ops)
+}
+
+// BatchGet implements core.ItemStore, counting the call.
+func (s *countingStore) BatchGet(ctx context.Context, t string, ks []core.Key, c bool) ([]core.Item, error) {
+	s.begin()
+	defer s.end()
+	return s.ItemStore.BatchGet(ctx, t, ks, c)
+}
+
+// BatchWrite implements core.ItemStore, counting the call.
+func (s *countingStore) BatchWrite(ctx context.Context, t string, puts []core.Item, dels []core.Key) error {
+	s.begin()
+	defer s.end()
+	return s.ItemStore.BatchWrite(ctx, t, puts, dels)
+}

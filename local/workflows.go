@@ -1,0 +1,273 @@
+package local
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/aws/aws-lambda-go/lambda/messages"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/stepcqrs/stepcqrs/asl"
+	"github.com/stepcqrs/stepcqrs/asl/interp"
+	"github.com/stepcqrs/stepcqrs/core"
+	"github.com/stepcqrs/stepcqrs/core/memory"
+)
+
+// Workflows is the runtime's core.Workflows: the in-memory registry of
+// core/memory (names, idempotent starts, descriptions) whose executions run
+// on the asl/interp interpreter, one Engine per state machine. Task tokens
+// are the interpreter's; SendTask* reach the execution waiting on them.
+type Workflows struct {
+	*memory.Workflows
+	rt   *Runtime
+	seed uint64
+
+	mu      sync.Mutex
+	engines map[string]*interp.Engine    // by state machine ARN
+	execs   map[string]*interp.Execution // by execution ARN
+}
+
+var _ core.Workflows = (*Workflows)(nil)
+
+func newWorkflows(rt *Runtime, seed uint64) *Workflows {
+	w := &Workflows{rt: rt, seed: seed, engines: map[string]*interp.Engine{}, execs: map[string]*interp.Execution{}}
+	w.Workflows = memory.NewWorkflows(memory.RunnerFunc(w.run), memory.WithWorkflowsClock(rt.Clock.Now))
+	return w
+}
+
+// CreateStateMachine validates definition, registers it under name and
+// prepares its interpreter; it returns the state machine's ARN.
+func (w *Workflows) CreateStateMachine(name, definition string) (string, error) {
+	sm, err := asl.ParseAndValidate([]byte(definition))
+	if err != nil {
+		return "", err
+	}
+	eng, err := interp.New(sm, interp.Options{
+		Clock:            w.rt.Clock,
+		Lambda:           interp.LambdaInvokerFunc(w.rt.invoke),
+		Region:           memory.Region,
+		AccountID:        memory.Account,
+		StateMachineName: name,
+		Seed:             w.seed,
+	})
+	if err != nil {
+		return "", err
+	}
+	arn, err := w.Workflows.CreateStateMachine(name, definition)
+	if err != nil {
+		return "", err
+	}
+	w.mu.Lock()
+	w.engines[arn] = eng
+	w.mu.Unlock()
+	return arn, nil
+}
+
+// run starts an execution registered by memory.Workflows on its engine.
+func (w *Workflows) run(ctx context.Context, run *memory.Run) {
+	e := run.Execution()
+	w.mu.Lock()
+	eng := w.engines[e.StateMachineARN]
+	w.mu.Unlock()
+	if eng == nil {
+		run.Fail(asl.ErrorRuntime, "local: state machine "+e.StateMachineARN+" has no interpreter (create it with Workflows.CreateStateMachine)")
+		return
+	}
+	c := &w.rt.c
+	c.active.Add(1)
+	c.execStarted.Add(1)
+	x, err := eng.Start(ctx, e.Input, interp.WithName(e.Name))
+	if err != nil {
+		run.Fail(asl.ErrorRuntime, err.Error())
+		c.execFailed.Add(1)
+		c.active.Add(-1)
+		return
+	}
+	w.mu.Lock()
+	w.execs[e.ARN] = x
+	w.mu.Unlock()
+	go func() {
+		defer c.active.Add(-1)
+		select {
+		case <-x.Done():
+		case <-run.Done():
+			ex := run.Execution()
+			_ = x.Stop(ex.Error, ex.Cause)
+		}
+		res, _ := x.Wait(context.Background())
+		var n int64
+		for _, ev := range x.History() {
+			if strings.HasSuffix(string(ev.Type), "StateEntered") {
+				n++
+			}
+		}
+		c.transitions.Add(n)
+		switch res.Status {
+		case interp.StatusSucceeded:
+			c.execSucceeded.Add(1)
+			if _, err := run.Succeed(res.Output); err != nil {
+				run.Fail(asl.ErrorDataLimit, err.Error())
+			}
+		case interp.StatusTimedOut:
+			c.execFailed.Add(1)
+			run.TimeOut(res.Error, res.Cause)
+		default:
+			c.execFailed.Add(1)
+			run.Fail(res.Error, res.Cause)
+		}
+	}()
+}
+
+func (w *Workflows) engineList() []*interp.Engine {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make([]*interp.Engine, 0, len(w.engines))
+	for _, e := range w.engines {
+		out = append(out, e)
+	}
+	return out
+}
+
+// SendTaskSuccess implements core.Workflows.
+func (w *Workflows) SendTaskSuccess(ctx context.Context, token string, output json.RawMessage) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if len(output) == 0 {
+		output = json.RawMessage(`{}`)
+	}
+	for _, eng := range w.engineList() {
+		err := eng.SendTaskSuccess(token, output)
+		if err == nil || !errors.Is(err, interp.ErrUnknownToken) {
+			return err
+		}
+	}
+	return w.Workflows.SendTaskSuccess(ctx, token, output)
+}
+
+// SendTaskFailure implements core.Workflows.
+func (w *Workflows) SendTaskFailure(ctx context.Context, token, errName, cause string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	for _, eng := range w.engineList() {
+		err := eng.SendTaskFailure(token, errName, cause)
+		if err == nil || !errors.Is(err, interp.ErrUnknownToken) {
+			return err
+		}
+	}
+	return w.Workflows.SendTaskFailure(ctx, token, errName, cause)
+}
+
+// SendTaskHeartbeat implements core.Workflows.
+func (w *Workflows) SendTaskHeartbeat(ctx context.Context, token string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	for _, eng := range w.engineList() {
+		err := eng.SendTaskHeartbeat(token)
+		if err == nil || !errors.Is(err, interp.ErrUnknownToken) {
+			return err
+		}
+	}
+	return w.Workflows.SendTaskHeartbeat(ctx, token)
+}
+
+// History returns the history events of an execution.
+func (w *Workflows) History(executionARN string) ([]interp.Event, error) {
+	w.mu.Lock()
+	x := w.execs[executionARN]
+	w.mu.Unlock()
+	if x == nil {
+		return nil, &core.NotFoundError{Kind: "execution", Name: executionARN}
+	}
+	return x.History(), nil
+}
+
+// StatesEntered returns the states an execution entered, in order.
+func (w *Workflows) StatesEntered(executionARN string) ([]string, error) {
+	w.mu.Lock()
+	x := w.execs[executionARN]
+	w.mu.Unlock()
+	if x == nil {
+		return nil, &core.NotFoundError{Kind: "execution", Name: executionARN}
+	}
+	return x.StatesEntered(), nil
+}
+
+// stopAll aborts the running executions.
+func (w *Workflows) stopAll() {
+	w.mu.Lock()
+	xs := make([]*interp.Execution, 0, len(w.execs))
+	for _, x := range w.execs {
+		xs = append(xs, x)
+	}
+	w.mu.Unlock()
+	for _, x := range xs {
+		_ = x.Stop("Runtime.Closed", "the embedded runtime was closed")
+	}
+}
+
+var requestSeq atomic.Int64
+
+// invocationContext keeps the cancellation of its parent but none of its
+// values: every Lambda invocation starts with a clean context, as on AWS
+// (no core.Invoke or Lambda context leaks from the caller, e.g. from the
+// stream invocation that started an execution).
+type invocationContext struct{ context.Context }
+
+// Value implements context.Context.
+func (invocationContext) Value(any) any { return nil }
+
+// callHandler invokes the service's Lambda handler in-process, with a
+// Lambda context as the runtime would give it.
+func (rt *Runtime) callHandler(ctx context.Context, payload []byte) (any, error) {
+	lc := &lambdacontext.LambdaContext{
+		AwsRequestID:       fmt.Sprintf("local-%012d", requestSeq.Add(1)),
+		InvokedFunctionArn: fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", memory.Region, memory.Account, rt.opts.FunctionName),
+	}
+	return rt.handler(lambdacontext.NewContext(invocationContext{ctx}, lc), payload)
+}
+
+// invoke is the interpreter's LambdaInvoker: it runs the service's handler
+// with the payload Step Functions built, with fault injection.
+func (rt *Runtime) invoke(ctx context.Context, function string, payload []byte) ([]byte, error) {
+	name := function
+	if i := strings.Index(function, ":function:"); i >= 0 {
+		name = function[i+len(":function:"):]
+		if j := strings.IndexByte(name, ':'); j >= 0 {
+			name = name[:j]
+		}
+	}
+	if name != rt.opts.FunctionName {
+		return nil, &interp.LambdaServiceError{Code: "ResourceNotFoundException", StatusCode: 404,
+			Message: "Function not found: " + function}
+	}
+	rt.c.stepInv.Add(1)
+	fault := rt.chance(rt.opts.Faults.LambdaFailureRate)
+	if fault {
+		rt.c.injected.Add(1)
+		if rt.chance(0.5) {
+			return nil, &interp.LambdaServiceError{Code: "ServiceException", StatusCode: 500,
+				Message: "local: injected Lambda service error"}
+		}
+	}
+	out, err := rt.callHandler(ctx, payload)
+	if fault {
+		return nil, &interp.LambdaFunctionError{ErrorType: "Sandbox.Timedout",
+			ErrorMessage: "local: injected failure: the function ran but its result was lost"}
+	}
+	if err != nil {
+		var ive messages.InvokeResponse_Error
+		if errors.As(err, &ive) {
+			return nil, &interp.LambdaFunctionError{ErrorType: ive.Type, ErrorMessage: ive.Message}
+		}
+		return nil, &interp.LambdaFunctionError{ErrorType: "Runtime.Error", ErrorMessage: err.Error()}
+	}
+	return json.Marshal(out)
+}
