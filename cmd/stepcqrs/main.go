@@ -80,6 +80,8 @@ func conform(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	cases := fs.String("cases", "", "JSONL file of execution cases")
 	invalid := fs.String("invalid", "", "JSONL file of definitions AWS rejects")
 	verbose := fs.Bool("v", false, "also report passing and skipped cases")
+	results := fs.String("results", "", "JSONL outcomes of another interpreter on the --cases file, graded side by side")
+	resultsName := fs.String("results-name", "external", "name of that interpreter in the report")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
@@ -94,6 +96,14 @@ func conform(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 		passed, failed, skipped = s.Passed, s.Failed, s.Skipped
+		if *results != "" {
+			if err := compareExternal(*cases, *results, *resultsName, s, stdout); err != nil {
+				return err
+			}
+		}
+	} else if *results != "" {
+		fmt.Fprintln(stderr, "asl conform: --results needs --cases")
+		return errUsage
 	}
 	if *invalid != "" {
 		f, err := os.Open(*invalid)

@@ -58,6 +58,9 @@ type Outcome struct {
 	ID      string
 	Verdict Verdict
 	Reason  string
+	// Elapsed is the time the execution took, from start to result; zero
+	// when the case did not get that far.
+	Elapsed time.Duration
 }
 
 // Summary counts the outcomes of a run.
@@ -188,6 +191,8 @@ func RunCase(ctx context.Context, c Case, opts Options) (o Outcome) {
 	if len(input) == 0 {
 		input = json.RawMessage("{}")
 	}
+	started := time.Now()
+	defer func() { o.Elapsed = time.Since(started) }()
 	x, err := eng.Start(cctx, input)
 	if err != nil {
 		o.Verdict, o.Reason = Fail, "start: "+err.Error()
