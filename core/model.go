@@ -335,8 +335,9 @@ func FromAttributeValue(av types.AttributeValue) (any, error) {
 	return nil, &ValidationError{Problems: []string{fmt.Sprintf("unsupported attribute value %T", av)}}
 }
 
-// AttributeValuesEqual reports whether two stored values are equal, numbers
-// compared by value ("1.0" equals "1"), maps regardless of order.
+// AttributeValuesEqual reports whether two stored values are equal, as
+// DynamoDB's "=" sees them: numbers by value ("1.0" equals "1"), maps
+// regardless of key order, sets (SS, NS, BS) regardless of member order.
 func AttributeValuesEqual(a, b types.AttributeValue) bool {
 	switch x := a.(type) {
 	case *types.AttributeValueMemberS:
@@ -377,8 +378,38 @@ func AttributeValuesEqual(a, b types.AttributeValue) bool {
 			}
 		}
 		return true
+	case *types.AttributeValueMemberSS:
+		y, ok := b.(*types.AttributeValueMemberSS)
+		return ok && sameMembers(x.Value, y.Value, func(p, q string) bool { return p == q })
+	case *types.AttributeValueMemberNS:
+		y, ok := b.(*types.AttributeValueMemberNS)
+		return ok && sameMembers(x.Value, y.Value, numbersEqual)
+	case *types.AttributeValueMemberBS:
+		y, ok := b.(*types.AttributeValueMemberBS)
+		return ok && sameMembers(x.Value, y.Value, func(p, q []byte) bool { return string(p) == string(q) })
 	}
 	return reflect.DeepEqual(a, b)
+}
+
+// sameMembers reports whether two sets hold the same members, in any order.
+// Sets are small in practice (an item is at most 400 KB), and members of a
+// stored set are distinct, so the quadratic match is exact and cheap enough.
+func sameMembers[T any](a, b []T, eq func(T, T) bool) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	used := make([]bool, len(b))
+outer:
+	for _, x := range a {
+		for j, y := range b {
+			if !used[j] && eq(x, y) {
+				used[j] = true
+				continue outer
+			}
+		}
+		return false
+	}
+	return true
 }
 
 var numberRE = regexp.MustCompile(`^-?([0-9]+)(?:\.([0-9]+))?(?:[eE]([+-]?[0-9]{1,4}))?$`)

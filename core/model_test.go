@@ -148,6 +148,38 @@ func TestAttributeValuesEqual(t *testing.T) {
 	}
 }
 
+func TestAttributeValuesEqualSets(t *testing.T) {
+	ss := func(v ...string) types.AttributeValue { return &types.AttributeValueMemberSS{Value: v} }
+	ns := func(v ...string) types.AttributeValue { return &types.AttributeValueMemberNS{Value: v} }
+	bs := func(v ...string) types.AttributeValue {
+		b := make([][]byte, len(v))
+		for i, s := range v {
+			b[i] = []byte(s)
+		}
+		return &types.AttributeValueMemberBS{Value: b}
+	}
+	tests := []struct {
+		name string
+		a, b types.AttributeValue
+		want bool
+	}{
+		{"SS any order", ss("a", "b", "c"), ss("c", "a", "b"), true},
+		{"SS other member", ss("a", "b"), ss("a", "c"), false},
+		{"SS other size", ss("a"), ss("a", "b"), false},
+		{"NS by value", ns("1.0", "2"), ns("2", "1"), true},
+		{"NS other value", ns("1", "2"), ns("1", "3"), false},
+		{"BS any order", bs("x", "y"), bs("y", "x"), true},
+		{"SS vs NS", ss("1"), ns("1"), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := core.AttributeValuesEqual(tt.a, tt.b); got != tt.want {
+				t.Fatalf("AttributeValuesEqual = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
 func TestTimeFormatSorts(t *testing.T) {
 	a := core.FormatTime(time.Date(2026, 1, 1, 0, 0, 5, 0, time.UTC))
 	b := core.FormatTime(time.Date(2026, 1, 1, 0, 0, 5, 100, time.UTC))

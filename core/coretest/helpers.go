@@ -52,67 +52,8 @@ func strAttr(it core.Item, name string) string {
 	return ""
 }
 
-// equalValue compares attribute values deeply; sets compare as sets.
-func equalValue(a, b core.AttributeValue) bool {
-	switch x := a.(type) {
-	case *types.AttributeValueMemberS:
-		y, ok := b.(*types.AttributeValueMemberS)
-		return ok && x.Value == y.Value
-	case *types.AttributeValueMemberN:
-		y, ok := b.(*types.AttributeValueMemberN)
-		return ok && x.Value == y.Value
-	case *types.AttributeValueMemberB:
-		y, ok := b.(*types.AttributeValueMemberB)
-		return ok && bytes.Equal(x.Value, y.Value)
-	case *types.AttributeValueMemberBOOL:
-		y, ok := b.(*types.AttributeValueMemberBOOL)
-		return ok && x.Value == y.Value
-	case *types.AttributeValueMemberNULL:
-		y, ok := b.(*types.AttributeValueMemberNULL)
-		return ok && x.Value == y.Value
-	case *types.AttributeValueMemberSS:
-		y, ok := b.(*types.AttributeValueMemberSS)
-		return ok && equalSets(x.Value, y.Value)
-	case *types.AttributeValueMemberNS:
-		y, ok := b.(*types.AttributeValueMemberNS)
-		return ok && equalSets(x.Value, y.Value)
-	case *types.AttributeValueMemberBS:
-		y, ok := b.(*types.AttributeValueMemberBS)
-		if !ok || len(x.Value) != len(y.Value) {
-			return false
-		}
-		xs, ys := make([]string, len(x.Value)), make([]string, len(y.Value))
-		for i := range x.Value {
-			xs[i], ys[i] = string(x.Value[i]), string(y.Value[i])
-		}
-		return equalSets(xs, ys)
-	case *types.AttributeValueMemberL:
-		y, ok := b.(*types.AttributeValueMemberL)
-		if !ok || len(x.Value) != len(y.Value) {
-			return false
-		}
-		for i := range x.Value {
-			if !equalValue(x.Value[i], y.Value[i]) {
-				return false
-			}
-		}
-		return true
-	case *types.AttributeValueMemberM:
-		y, ok := b.(*types.AttributeValueMemberM)
-		return ok && equalItems(x.Value, y.Value)
-	}
-	return false
-}
-
-func equalSets(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	a, b = slices.Clone(a), slices.Clone(b)
-	slices.Sort(a)
-	slices.Sort(b)
-	return slices.Equal(a, b)
-}
+// equalValue compares attribute values as DynamoDB's "=" does.
+func equalValue(a, b core.AttributeValue) bool { return core.AttributeValuesEqual(a, b) }
 
 // equalItems compares items deeply.
 func equalItems(a, b core.Item) bool {

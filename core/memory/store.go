@@ -381,7 +381,7 @@ func holds(cond core.Condition, cur core.Item) (bool, error) {
 			return false, nil
 		}
 		v, ok := cur[f.Attr]
-		return ok && equalValues(v, want), nil
+		return ok && core.AttributeValuesEqual(v, want), nil
 	}
 	return true, nil
 }

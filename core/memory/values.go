@@ -409,88 +409,6 @@ func cloneValue(v core.AttributeValue) core.AttributeValue {
 	return v
 }
 
-// equalValues compares two normalized values the way DynamoDB's "="
-// operator does: same type and same value; numbers numerically, sets as
-// sets, lists and maps deeply.
-func equalValues(a, b core.AttributeValue) bool {
-	switch x := a.(type) {
-	case *types.AttributeValueMemberS:
-		y, ok := b.(*types.AttributeValueMemberS)
-		return ok && x.Value == y.Value
-	case *types.AttributeValueMemberN:
-		y, ok := b.(*types.AttributeValueMemberN)
-		return ok && compareNumbers(x.Value, y.Value) == 0
-	case *types.AttributeValueMemberB:
-		y, ok := b.(*types.AttributeValueMemberB)
-		return ok && bytes.Equal(x.Value, y.Value)
-	case *types.AttributeValueMemberBOOL:
-		y, ok := b.(*types.AttributeValueMemberBOOL)
-		return ok && x.Value == y.Value
-	case *types.AttributeValueMemberNULL:
-		_, ok := b.(*types.AttributeValueMemberNULL)
-		return ok
-	case *types.AttributeValueMemberSS:
-		y, ok := b.(*types.AttributeValueMemberSS)
-		return ok && sameSet(x.Value, y.Value)
-	case *types.AttributeValueMemberNS:
-		y, ok := b.(*types.AttributeValueMemberNS)
-		return ok && sameSet(x.Value, y.Value)
-	case *types.AttributeValueMemberBS:
-		y, ok := b.(*types.AttributeValueMemberBS)
-		if !ok {
-			return false
-		}
-		xs, ys := make([]string, len(x.Value)), make([]string, len(y.Value))
-		for i, e := range x.Value {
-			xs[i] = string(e)
-		}
-		for i, e := range y.Value {
-			ys[i] = string(e)
-		}
-		return sameSet(xs, ys)
-	case *types.AttributeValueMemberL:
-		y, ok := b.(*types.AttributeValueMemberL)
-		if !ok || len(x.Value) != len(y.Value) {
-			return false
-		}
-		for i := range x.Value {
-			if !equalValues(x.Value[i], y.Value[i]) {
-				return false
-			}
-		}
-		return true
-	case *types.AttributeValueMemberM:
-		y, ok := b.(*types.AttributeValueMemberM)
-		if !ok || len(x.Value) != len(y.Value) {
-			return false
-		}
-		for k, v := range x.Value {
-			w, ok := y.Value[k]
-			if !ok || !equalValues(v, w) {
-				return false
-			}
-		}
-		return true
-	}
-	return false
-}
-
-func sameSet(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	in := make(map[string]struct{}, len(a))
-	for _, e := range a {
-		in[e] = struct{}{}
-	}
-	for _, e := range b {
-		if _, ok := in[e]; !ok {
-			return false
-		}
-	}
-	return true
-}
-
 // sameItem reports whether two stored items hold the same data.
 func sameItem(a, b core.Item) bool {
 	if len(a) != len(b) {
@@ -498,7 +416,7 @@ func sameItem(a, b core.Item) bool {
 	}
 	for k, v := range a {
 		w, ok := b[k]
-		if !ok || !equalValues(v, w) {
+		if !ok || !core.AttributeValuesEqual(v, w) {
 			return false
 		}
 	}
