@@ -12,7 +12,7 @@ import (
 	"github.com/stepcqrs/stepcqrs/core"
 )
 
-func TestStreamImageToItemAllTypes(t *testing.T) {
+func TestStreamImageAllTypes(t *testing.T) {
 	var image map[string]events.DynamoDBAttributeValue
 	err := json.Unmarshal([]byte(`{
 		"s": {"S": "x"}, "n": {"N": "123456789012345678901234567890"}, "b": {"B": "AQI="},
@@ -23,7 +23,7 @@ func TestStreamImageToItemAllTypes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := StreamImageToItem(image)
+	got, err := core.FromStreamImage(image)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,23 +46,8 @@ func TestStreamImageToItemAllTypes(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %#v", got)
 	}
-	if item, err := StreamImageToItem(nil); item != nil || err != nil {
+	if item, err := core.FromStreamImage(nil); item != nil || err != nil {
 		t.Error("nil image")
-	}
-}
-
-// TestStreamImageToItemGuards: values aws-lambda-go's accessors panic on.
-func TestStreamImageToItemGuards(t *testing.T) {
-	for name, image := range map[string]map[string]events.DynamoDBAttributeValue{
-		"zero value":   {"x": {}},
-		"nested zero":  {"m": events.NewMapAttribute(map[string]events.DynamoDBAttributeValue{"y": {}})},
-		"zero in list": {"l": events.NewListAttribute([]events.DynamoDBAttributeValue{events.NewStringAttribute("a"), {}})},
-	} {
-		_, err := StreamImageToItem(image)
-		var ae *AttributeError
-		if !errors.As(err, &ae) {
-			t.Errorf("%s: %v", name, err)
-		}
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 	"log"
 	"log/slog"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/stepcqrs/stepcqrs/core"
@@ -130,13 +129,4 @@ func ExampleDetect() {
 	// eventbridge <nil>
 	// unknown eventfactory: empty Records batch
 	// unknown eventfactory: mixed event sources in one batch: [sqs sns]
-}
-
-func ExampleStreamImageToItem() {
-	var rec events.DynamoDBEventRecord
-	_ = json.Unmarshal([]byte(`{"dynamodb": {"NewImage": {"tags": {"SS": ["a", "b"]}, "n": {"N": "12345678901234567890"}}}}`), &rec)
-	item, err := eventfactory.StreamImageToItem(rec.Change.NewImage)
-	fmt.Printf("%T %T %v\n", item["tags"], item["n"], err)
-	// Output:
-	// *types.AttributeValueMemberSS *types.AttributeValueMemberN <nil>
 }

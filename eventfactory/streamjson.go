@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/stepcqrs/stepcqrs/core"
 )
 
 // wireStreamRecord mirrors events.DynamoDBEventRecord field for field (a test
@@ -76,9 +77,9 @@ func decodeStream(raw json.RawMessage) (ds decodedStream, err error) {
 		AWSRegion: w.AWSRegion,
 		Change: events.DynamoDBStreamRecord{
 			ApproximateCreationDateTime: w.Change.ApproximateCreationDateTime,
-			Keys:                        ItemToStreamImage(ds.keys),
-			NewImage:                    ItemToStreamImage(ds.newItem),
-			OldImage:                    ItemToStreamImage(ds.oldItem),
+			Keys:                        core.ToStreamImage(ds.keys),
+			NewImage:                    core.ToStreamImage(ds.newItem),
+			OldImage:                    core.ToStreamImage(ds.oldItem),
 			SequenceNumber:              w.Change.SequenceNumber,
 			SizeBytes:                   w.Change.SizeBytes,
 			StreamViewType:              w.Change.StreamViewType,
@@ -91,52 +92,6 @@ func decodeStream(raw json.RawMessage) (ds decodedStream, err error) {
 		UserIdentity:   w.UserIdentity,
 	}
 	return ds, nil
-}
-
-// ItemToStreamImage converts an SDK item into a stream image, the inverse
-// of StreamImageToItem. A nil item gives a nil image; nil values are
-// skipped.
-func ItemToStreamImage(item map[string]types.AttributeValue) map[string]events.DynamoDBAttributeValue {
-	if item == nil {
-		return nil
-	}
-	out := make(map[string]events.DynamoDBAttributeValue, len(item))
-	for k, v := range item {
-		if v != nil {
-			out[k] = toStreamValue(v)
-		}
-	}
-	return out
-}
-
-func toStreamValue(v types.AttributeValue) events.DynamoDBAttributeValue {
-	switch v := v.(type) {
-	case *types.AttributeValueMemberS:
-		return events.NewStringAttribute(v.Value)
-	case *types.AttributeValueMemberN:
-		return events.NewNumberAttribute(v.Value)
-	case *types.AttributeValueMemberB:
-		return events.NewBinaryAttribute(v.Value)
-	case *types.AttributeValueMemberBOOL:
-		return events.NewBooleanAttribute(v.Value)
-	case *types.AttributeValueMemberM:
-		return events.NewMapAttribute(ItemToStreamImage(v.Value))
-	case *types.AttributeValueMemberL:
-		l := make([]events.DynamoDBAttributeValue, 0, len(v.Value))
-		for _, e := range v.Value {
-			if e != nil {
-				l = append(l, toStreamValue(e))
-			}
-		}
-		return events.NewListAttribute(l)
-	case *types.AttributeValueMemberSS:
-		return events.NewStringSetAttribute(v.Value)
-	case *types.AttributeValueMemberNS:
-		return events.NewNumberSetAttribute(v.Value)
-	case *types.AttributeValueMemberBS:
-		return events.NewBinarySetAttribute(v.Value)
-	}
-	return events.NewNullAttribute() // NULL, and unknown members
 }
 
 // maxAttributeDepth bounds nesting; DynamoDB allows 32 levels.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/stepcqrs/stepcqrs/core"
 )
 
 // TestWireRecordMirrorsEvents keeps wireStreamRecord in step with
@@ -139,18 +140,18 @@ func repeat(s string, n int) string {
 	return out
 }
 
-func TestItemToStreamImageRoundTrip(t *testing.T) {
+func TestStreamImageRoundTrip(t *testing.T) {
 	var ev struct{ Records []json.RawMessage }
 	_ = json.Unmarshal(readFixture(t, "dynamodb-batch.json"), &ev)
 	ds, err := decodeStream(ev.Records[0])
 	if err != nil {
 		t.Fatal(err)
 	}
-	back, err := StreamImageToItem(ItemToStreamImage(ds.newItem))
+	back, err := core.FromStreamImage(core.ToStreamImage(ds.newItem))
 	if err != nil || !reflect.DeepEqual(back, ds.newItem) {
 		t.Errorf("round trip: %v", err)
 	}
-	if ItemToStreamImage(nil) != nil {
+	if core.ToStreamImage(nil) != nil {
 		t.Error("nil item")
 	}
 }
@@ -179,7 +180,7 @@ func FuzzStreamImage(f *testing.F) {
 		if libErr != nil {
 			t.Fatalf("parser accepted what aws-lambda-go rejects (%v): %s", libErr, data)
 		}
-		conv, err := StreamImageToItem(lib)
+		conv, err := core.FromStreamImage(lib)
 		if err != nil {
 			t.Fatalf("lib image does not convert: %v", err)
 		}

@@ -8,8 +8,8 @@
 //     normalized as DynamoDB stores them — plus DynamoDB Streams: a table
 //     with a stream emits events.DynamoDBEventRecord values to subscribers
 //     (Subscribe), synchronously and in commit order; ExpireItems plays
-//     DynamoDB's TTL process. ToStreamImage and FromStreamImage convert
-//     between SDK items and stream images.
+//     DynamoDB's TTL process. core.ToStreamImage and core.FromStreamImage
+//     convert between items and stream images.
 //   - Workflows (core.Workflows): state machines, executions idempotent by
 //     name, task tokens; a Runner (the asl interpreter, in the embedded
 //     runtime) decides what executions do.

@@ -324,11 +324,11 @@ func (s *Store) record(t *table, c change) events.DynamoDBEventRecord {
 	}
 	size := len(c.key.PK) + len(c.key.SK) + 4
 	if c.new != nil && (c.view == StreamNewImage || c.view == StreamNewAndOldImages) {
-		sr.NewImage = ToStreamImage(c.new)
+		sr.NewImage = core.ToStreamImage(c.new)
 		size += ItemSize(c.new)
 	}
 	if c.old != nil && (c.view == StreamOldImage || c.view == StreamNewAndOldImages) {
-		sr.OldImage = ToStreamImage(c.old)
+		sr.OldImage = core.ToStreamImage(c.old)
 		size += ItemSize(c.old)
 	}
 	sr.SizeBytes = int64(size)

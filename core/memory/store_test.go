@@ -94,7 +94,7 @@ func TestItemsInspection(t *testing.T) {
 	}
 	var got []string
 	for _, item := range st.Items("t") {
-		got = append(got, memory.ToStreamImage(item)["pk"].String()+memory.ToStreamImage(item)["sk"].String())
+		got = append(got, core.ToStreamImage(item)["pk"].String()+core.ToStreamImage(item)["sk"].String())
 	}
 	if strings.Join(got, ",") != "a9,b1,b2" {
 		t.Fatalf("Items order %v", got)

@@ -2,7 +2,6 @@ package memory_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"strconv"
 	"strings"
@@ -261,48 +260,6 @@ func TestStreamConcurrentOrder(t *testing.T) {
 		}
 		last[sk] = n
 	}
-}
-
-func TestStreamImageRoundTrip(t *testing.T) {
-	items := []core.Item{
-		{},
-		it("p", "s", "a", "b"),
-		{
-			"n":    &types.AttributeValueMemberN{Value: "-1.5"},
-			"b":    &types.AttributeValueMemberB{Value: []byte{0, 1}},
-			"t":    &types.AttributeValueMemberBOOL{Value: true},
-			"null": &types.AttributeValueMemberNULL{Value: true},
-			"ss":   &types.AttributeValueMemberSS{Value: []string{"a", "b"}},
-			"ns":   &types.AttributeValueMemberNS{Value: []string{"1", "2"}},
-			"bs":   &types.AttributeValueMemberBS{Value: [][]byte{{1}, {2}}},
-			"l":    &types.AttributeValueMemberL{Value: []core.AttributeValue{sv("x"), &types.AttributeValueMemberL{}}},
-			"m":    &types.AttributeValueMemberM{Value: map[string]core.AttributeValue{"k": sv("v"), "e": &types.AttributeValueMemberM{Value: map[string]core.AttributeValue{}}}},
-		},
-	}
-	for i, item := range items {
-		back, err := memory.FromStreamImage(memory.ToStreamImage(item))
-		if err != nil {
-			t.Fatalf("item %d: %v", i, err)
-		}
-		if a, b := render(t, item), render(t, back); a != b {
-			t.Errorf("item %d: round trip\n %s\nto\n %s", i, a, b)
-		}
-	}
-	if _, err := memory.FromStreamImage(map[string]events.DynamoDBAttributeValue{"zero": {}}); !errors.Is(err, core.ErrValidation) {
-		t.Errorf("zero value: %v, want ErrValidation", err)
-	}
-	if memory.ToStreamImage(nil) != nil {
-		t.Error("ToStreamImage(nil) is not nil")
-	}
-}
-
-func render(t *testing.T, item core.Item) string {
-	t.Helper()
-	b, err := json.Marshal(memory.ToStreamImage(item))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }
 
 // DynamoDB writes no record for a write that changes nothing; the
