@@ -52,22 +52,22 @@ const (
 
 // Predefined error names of Step Functions, for ErrorEquals.
 const (
-	ErrorAll            = "States.ALL"
-	ErrorTaskFailed     = "States.TaskFailed"
-	ErrorTimeout        = "States.Timeout"
-	ErrorHeartbeat      = "States.HeartbeatTimeout"
-	ErrorRuntime        = "States.Runtime"
-	ErrorDataLimit      = "States.DataLimitExceeded"
-	ErrorIntrinsicFail  = "States.IntrinsicFailure"
-	ErrorBranchFailed   = "States.BranchFailed"
-	ErrorNoChoice       = "States.NoChoiceMatched"
-	ErrorParamPathFail  = "States.ParameterPathFailure"
-	ErrorResultPathFail = "States.ResultPathMatchFailure"
-	ErrorItemReader     = "States.ItemReaderFailed"
-	ErrorResultWriter   = "States.ResultWriterFailed"
-	ErrorExceedTolerate = "States.ExceedToleratedFailureThreshold"
-	ErrorPermissions    = "States.Permissions"
-	ErrorQueryEval      = "States.QueryEvaluationError"
+	ErrorAll                             = "States.ALL"
+	ErrorTaskFailed                      = "States.TaskFailed"
+	ErrorTimeout                         = "States.Timeout"
+	ErrorHeartbeatTimeout                = "States.HeartbeatTimeout"
+	ErrorRuntime                         = "States.Runtime"
+	ErrorDataLimitExceeded               = "States.DataLimitExceeded"
+	ErrorIntrinsicFailure                = "States.IntrinsicFailure"
+	ErrorBranchFailed                    = "States.BranchFailed"
+	ErrorNoChoiceMatched                 = "States.NoChoiceMatched"
+	ErrorParameterPathFailure            = "States.ParameterPathFailure"
+	ErrorResultPathMatchFailure          = "States.ResultPathMatchFailure"
+	ErrorItemReaderFailed                = "States.ItemReaderFailed"
+	ErrorResultWriterFailed              = "States.ResultWriterFailed"
+	ErrorExceedToleratedFailureThreshold = "States.ExceedToleratedFailureThreshold"
+	ErrorPermissions                     = "States.Permissions"
+	ErrorQueryEvaluationError            = "States.QueryEvaluationError"
 )
 
 // meta records what the JSON codec needs for a lossless round trip: the

@@ -111,7 +111,7 @@ func (w *Workflows) run(ctx context.Context, run *memory.Run) {
 		case interp.StatusSucceeded:
 			c.execSucceeded.Add(1)
 			if _, err := run.Succeed(res.Output); err != nil {
-				run.Fail(asl.ErrorDataLimit, err.Error())
+				run.Fail(asl.ErrorDataLimitExceeded, err.Error())
 			}
 		case interp.StatusTimedOut:
 			c.execFailed.Add(1)

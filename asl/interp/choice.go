@@ -176,7 +176,7 @@ func (env *choiceEnv) evalRule(r *asl.ChoiceRule) (bool, error) {
 	} else {
 		o, err := jsonpath.Decode(r.Value)
 		if err != nil {
-			return false, newError(ErrNameRuntime, "invalid operand of "+op)
+			return false, newError(asl.ErrorRuntime, "invalid operand of "+op)
 		}
 		operand = o
 	}

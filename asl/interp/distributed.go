@@ -53,7 +53,7 @@ func (sr *stateRun) readItems(ctx context.Context, eff any) ([]any, *StatesError
 	r := sr.st.ItemReader
 	store := sr.th.x.eng.opts.Objects
 	fail := func(format string, args ...any) *StatesError {
-		return newError(ErrNameItemReaderFailed, fmt.Sprintf(format, args...))
+		return newError(asl.ErrorItemReaderFailed, fmt.Sprintf(format, args...))
 	}
 	if r.Resource != s3GetObjectARN {
 		return nil, fail("The ItemReader resource '%s' is not supported (only %s)", r.Resource, s3GetObjectARN)
@@ -196,7 +196,7 @@ func (sr *stateRun) writeResults(ctx context.Context, eff any, mapRunARN string,
 	w := sr.st.ResultWriter
 	store := sr.th.x.eng.opts.Objects
 	fail := func(format string, args ...any) *StatesError {
-		return newError(ErrNameResultWriterFailed, fmt.Sprintf(format, args...))
+		return newError(asl.ErrorResultWriterFailed, fmt.Sprintf(format, args...))
 	}
 	if w.Resource != s3PutObjectARN {
 		return nil, fail("The ResultWriter resource '%s' is not supported (only %s)", w.Resource, s3PutObjectARN)

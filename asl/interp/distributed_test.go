@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"testing"
+
+	"github.com/stepcqrs/stepcqrs/asl"
 )
 
 func TestItemReaderFormats(t *testing.T) {
@@ -36,8 +38,8 @@ func TestItemReaderFormats(t *testing.T) {
 				t.Fatal(err)
 			}
 			if tt.fails {
-				if r.Status != StatusFailed || r.Error != ErrNameItemReaderFailed {
-					t.Errorf("result = %+v, want %s", r, ErrNameItemReaderFailed)
+				if r.Status != StatusFailed || r.Error != asl.ErrorItemReaderFailed {
+					t.Errorf("result = %+v, want %s", r, asl.ErrorItemReaderFailed)
 				}
 				return
 			}
@@ -65,11 +67,11 @@ func TestToleratedFailures(t *testing.T) {
 		errName   string
 	}{
 		{"inline map fails with the item's error", ``, `INLINE`, StatusFailed, "Odd"},
-		{"distributed map tolerates nothing by default", ``, `DISTRIBUTED`, StatusFailed, ErrNameExceedToleratedFailure},
+		{"distributed map tolerates nothing by default", ``, `DISTRIBUTED`, StatusFailed, asl.ErrorExceedToleratedFailureThreshold},
 		{"count within tolerance", `"ToleratedFailureCount":2,`, `DISTRIBUTED`, StatusSucceeded, ""},
-		{"count exceeded", `"ToleratedFailureCount":1,`, `DISTRIBUTED`, StatusFailed, ErrNameExceedToleratedFailure},
+		{"count exceeded", `"ToleratedFailureCount":1,`, `DISTRIBUTED`, StatusFailed, asl.ErrorExceedToleratedFailureThreshold},
 		{"percentage within tolerance", `"ToleratedFailurePercentage":50,`, `DISTRIBUTED`, StatusSucceeded, ""},
-		{"percentage exceeded", `"ToleratedFailurePercentage":10,`, `DISTRIBUTED`, StatusFailed, ErrNameExceedToleratedFailure},
+		{"percentage exceeded", `"ToleratedFailurePercentage":10,`, `DISTRIBUTED`, StatusFailed, asl.ErrorExceedToleratedFailureThreshold},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -351,7 +351,7 @@ func (x *Execution) run(ctx context.Context) {
 		// An interpreter bug must not take the host process down: the
 		// execution fails instead.
 		if p := recover(); p != nil {
-			x.result = Result{Status: StatusFailed, Error: ErrNameRuntime, Cause: fmt.Sprintf("internal interpreter error: %v", p)}
+			x.result = Result{Status: StatusFailed, Error: asl.ErrorRuntime, Cause: fmt.Sprintf("internal interpreter error: %v", p)}
 			x.hist.add(0, Event{Type: EventExecutionFailed, Error: x.result.Error, Cause: x.result.Cause})
 		}
 	}()
@@ -374,9 +374,9 @@ func (x *Execution) run(ctx context.Context) {
 	case errors.As(context.Cause(ctx), &ab):
 		x.result = Result{Status: StatusAborted, Error: ab.errName, Cause: ab.cause}
 		x.hist.add(th.prev, Event{Type: EventExecutionAborted, Error: ab.errName, Cause: ab.cause})
-	case ctx.Err() == context.DeadlineExceeded && (serr == nil || serr.Name == ErrNameTimeout || serr.Name == "interp.Canceled"):
-		x.result = Result{Status: StatusTimedOut, Error: ErrNameTimeout}
-		x.hist.add(th.prev, Event{Type: EventExecutionTimedOut, Error: ErrNameTimeout})
+	case ctx.Err() == context.DeadlineExceeded && (serr == nil || serr.Name == asl.ErrorTimeout || serr.Name == "interp.Canceled"):
+		x.result = Result{Status: StatusTimedOut, Error: asl.ErrorTimeout}
+		x.hist.add(th.prev, Event{Type: EventExecutionTimedOut, Error: asl.ErrorTimeout})
 	case serr != nil:
 		x.result = Result{Status: StatusFailed, Error: serr.Name, Cause: serr.Cause}
 		x.hist.add(th.prev, Event{Type: EventExecutionFailed, Error: serr.Name, Cause: serr.Cause})

@@ -4,26 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-)
 
-// Names of the errors Step Functions predefines.
-const (
-	ErrNameAll                    = "States.ALL"
-	ErrNameTaskFailed             = "States.TaskFailed"
-	ErrNameTimeout                = "States.Timeout"
-	ErrNameHeartbeatTimeout       = "States.HeartbeatTimeout"
-	ErrNameRuntime                = "States.Runtime"
-	ErrNameDataLimitExceeded      = "States.DataLimitExceeded"
-	ErrNamePermissions            = "States.Permissions"
-	ErrNameResultPathMatchFailure = "States.ResultPathMatchFailure"
-	ErrNameParameterPathFailure   = "States.ParameterPathFailure"
-	ErrNameBranchFailed           = "States.BranchFailed"
-	ErrNameNoChoiceMatched        = "States.NoChoiceMatched"
-	ErrNameIntrinsicFailure       = "States.IntrinsicFailure"
-	ErrNameExceedToleratedFailure = "States.ExceedToleratedFailureThreshold"
-	ErrNameItemReaderFailed       = "States.ItemReaderFailed"
-	ErrNameResultWriterFailed     = "States.ResultWriterFailed"
-	ErrNameQueryEvaluationError   = "States.QueryEvaluationError"
+	"github.com/stepcqrs/stepcqrs/asl"
 )
 
 // StatesError is a failure as Step Functions reports it: an error name, which
@@ -54,7 +36,7 @@ func newError(name, cause string) *StatesError {
 // runtimeError returns a States.Runtime failure whose cause is prefixed the
 // way AWS prefixes it, naming the state and the event that entered it.
 func runtimeError(state string, enteredEvent int64, format string, args ...any) *StatesError {
-	return newError(ErrNameRuntime, fmt.Sprintf("An error occurred while executing the state '%s' (entered at the event id #%d). ", state, enteredEvent)+fmt.Sprintf(format, args...))
+	return newError(asl.ErrorRuntime, fmt.Sprintf("An error occurred while executing the state '%s' (entered at the event id #%d). ", state, enteredEvent)+fmt.Sprintf(format, args...))
 }
 
 // asStatesError converts any error to a StatesError: a StatesError is kept,
@@ -65,7 +47,7 @@ func asStatesError(err error) *StatesError {
 	if errors.As(err, &se) {
 		return se
 	}
-	return newError(ErrNameTaskFailed, err.Error())
+	return newError(asl.ErrorTaskFailed, err.Error())
 }
 
 // ErrJSONataNotSupported matches the errors of JSONata expressions outside
@@ -99,16 +81,16 @@ func (e *UnsupportedError) Is(target error) bool {
 // States.TaskFailed every other error except States.Timeout; any other name
 // must be equal.
 func errorMatches(equals []string, name string) bool {
-	if name == ErrNameRuntime {
+	if name == asl.ErrorRuntime {
 		return false
 	}
 	for _, e := range equals {
 		switch {
 		case e == name:
 			return true
-		case e == ErrNameAll:
+		case e == asl.ErrorAll:
 			return true
-		case e == ErrNameTaskFailed && name != ErrNameTimeout:
+		case e == asl.ErrorTaskFailed && name != asl.ErrorTimeout:
 			return true
 		}
 	}

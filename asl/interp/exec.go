@@ -81,7 +81,7 @@ func (th *thread) runMachine(ctx context.Context, sm *asl.StateMachine, input an
 	for {
 		st, ok := sm.States[name]
 		if !ok {
-			return nil, newError(ErrNameRuntime, fmt.Sprintf("state '%s' does not exist", name))
+			return nil, newError(asl.ErrorRuntime, fmt.Sprintf("state '%s' does not exist", name))
 		}
 		if ctx.Err() != nil {
 			return nil, ctxError(ctx)
@@ -102,7 +102,7 @@ func (th *thread) runMachine(ctx context.Context, sm *asl.StateMachine, input an
 func (th *thread) safeRunMachine(ctx context.Context, sm *asl.StateMachine, input any) (out any, serr *StatesError) {
 	defer func() {
 		if p := recover(); p != nil {
-			out, serr = nil, newError(ErrNameRuntime, fmt.Sprintf("internal interpreter error: %v", p))
+			out, serr = nil, newError(asl.ErrorRuntime, fmt.Sprintf("internal interpreter error: %v", p))
 		}
 	}()
 	return th.runMachine(ctx, sm, input)
@@ -111,7 +111,7 @@ func (th *thread) safeRunMachine(ctx context.Context, sm *asl.StateMachine, inpu
 // ctxError converts the end of a context to a StatesError.
 func ctxError(ctx context.Context) *StatesError {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
-		return &StatesError{Name: ErrNameTimeout, HasName: true}
+		return &StatesError{Name: asl.ErrorTimeout, HasName: true}
 	}
 	return canceledError
 }
@@ -340,7 +340,7 @@ func (sr *stateRun) evalDynamic(expr string, field string, input, ctxObj any) (a
 				}
 				return nil, &StatesError{Name: ie.Name, Cause: runtimeError(sr.name, sr.entered, "%s", ie.Cause).Cause, HasName: true, HasCause: true}
 			}
-			return nil, newError(ErrNameIntrinsicFailure, runtimeError(sr.name, sr.entered, "%s", err.Error()).Cause)
+			return nil, newError(asl.ErrorIntrinsicFailure, runtimeError(sr.name, sr.entered, "%s", err.Error()).Cause)
 		}
 		return v, nil
 	}
@@ -421,7 +421,7 @@ func (sr *stateRun) assign(raw []byte, value any) *StatesError {
 // checkSize fails with States.DataLimitExceeded when v is too large.
 func (sr *stateRun) checkSize(v any, what string) *StatesError {
 	if len(encodeJSON(v)) > sr.th.x.eng.opts.MaxPayloadBytes {
-		return newError(ErrNameDataLimitExceeded, fmt.Sprintf("The state/task '%s' returned a result with a size exceeding the maximum number of bytes service limit.", what))
+		return newError(asl.ErrorDataLimitExceeded, fmt.Sprintf("The state/task '%s' returned a result with a size exceeding the maximum number of bytes service limit.", what))
 	}
 	return nil
 }
@@ -458,7 +458,7 @@ func (th *thread) runState(ctx context.Context, name string, st *asl.State, inpu
 	case asl.TypeTask, asl.TypeParallel, asl.TypeMap:
 		out, next, serr = sr.runWithErrorHandling(ctx, input)
 	default:
-		serr = newError(ErrNameRuntime, fmt.Sprintf("unknown state type %q", st.Type))
+		serr = newError(asl.ErrorRuntime, fmt.Sprintf("unknown state type %q", st.Type))
 	}
 	if serr != nil {
 		return nil, "", serr
@@ -468,7 +468,7 @@ func (th *thread) runState(ctx context.Context, name string, st *asl.State, inpu
 	}
 	outJSON := encodeJSON(out)
 	if len(outJSON) > th.x.eng.opts.MaxPayloadBytes {
-		return nil, "", newError(ErrNameDataLimitExceeded, fmt.Sprintf("The state/task '%s' returned a result with a size exceeding the maximum number of bytes service limit.", name))
+		return nil, "", newError(asl.ErrorDataLimitExceeded, fmt.Sprintf("The state/task '%s' returned a result with a size exceeding the maximum number of bytes service limit.", name))
 	}
 	th.event(Event{Type: stateEventType(st.Type, false), StateName: name, Output: outJSON})
 	return out, next, nil
@@ -616,7 +616,7 @@ func (sr *stateRun) runChoice(input any) (any, string, *StatesError) {
 	}
 	if next == "" {
 		if sr.st.Default == "" {
-			return nil, "", newError(ErrNameNoChoiceMatched, fmt.Sprintf("An error occurred while executing the state '%s' (entered at the event id #%d). No choice rule matched and no Default state was specified.", sr.name, sr.entered))
+			return nil, "", newError(asl.ErrorNoChoiceMatched, fmt.Sprintf("An error occurred while executing the state '%s' (entered at the event id #%d). No choice rule matched and no Default state was specified.", sr.name, sr.entered))
 		}
 		next = sr.st.Default
 	}
@@ -754,7 +754,7 @@ func (sr *stateRun) runChoiceJSONata(input any) (any, string, *StatesError) {
 		}
 	}
 	if sr.st.Default == "" {
-		return nil, "", newError(ErrNameNoChoiceMatched, fmt.Sprintf("An error occurred while executing the state '%s' (entered at the event id #%d). No choice rule matched and no Default state was specified.", sr.name, sr.entered))
+		return nil, "", newError(asl.ErrorNoChoiceMatched, fmt.Sprintf("An error occurred while executing the state '%s' (entered at the event id #%d). No choice rule matched and no Default state was specified.", sr.name, sr.entered))
 	}
 	out, serr := sr.jsonataFinish(sr.st.Assign, sr.st.Output, input, states)
 	return out, sr.st.Default, serr

@@ -87,7 +87,7 @@ func TestSemantics(t *testing.T) {
 			def:     `{"StartAt":"P","States":{"P":{"Type":"Pass","InputPath":"$.a.b","End":true}}}`,
 			input:   `{}`,
 			status:  StatusFailed,
-			errName: ErrNameRuntime, causeFrag: "An error occurred while executing the state 'P' (entered at the event id #2). Invalid path '$.a.b' : Missing property in path $['a']",
+			errName: asl.ErrorRuntime, causeFrag: "An error occurred while executing the state 'P' (entered at the event id #2). Invalid path '$.a.b' : Missing property in path $['a']",
 		},
 		{
 			name:    "fail with paths",
@@ -108,7 +108,7 @@ func TestSemantics(t *testing.T) {
 			def:     `{"StartAt":"W","States":{"W":{"Type":"Wait","SecondsPath":"$.s","End":true}}}`,
 			input:   `{"s":-1}`,
 			status:  StatusFailed,
-			errName: ErrNameRuntime, causeFrag: "The SecondsPath parameter references a negative value: $.s == -1",
+			errName: asl.ErrorRuntime, causeFrag: "The SecondsPath parameter references a negative value: $.s == -1",
 		},
 		{
 			name:   "map with selector",
@@ -230,7 +230,7 @@ func TestWaitForTaskToken(t *testing.T) {
 		{"heartbeat timeout", func(e *Engine, clock *VirtualClock, tok string) {
 			time.Sleep(10 * time.Millisecond)
 			clock.Advance(61 * time.Second)
-		}, StatusFailed, ErrNameHeartbeatTimeout},
+		}, StatusFailed, asl.ErrorHeartbeatTimeout},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -416,7 +416,7 @@ func TestVirtualClockAdvanceToNextTimesOutCallback(t *testing.T) {
 		t.Fatal("nothing pending")
 	}
 	r, _ := x.Wait(context.Background())
-	if r.Status != StatusFailed || r.Error != ErrNameTimeout {
+	if r.Status != StatusFailed || r.Error != asl.ErrorTimeout {
 		t.Errorf("result = %+v", r)
 	}
 }

@@ -91,7 +91,7 @@ func (sr *stateRun) statesVar(input any, extra map[string]any) map[string]any {
 
 // qeErr builds a States.QueryEvaluationError of this state.
 func (sr *stateRun) qeErr(format string, args ...any) *StatesError {
-	return newError(ErrNameQueryEvaluationError, runtimeError(sr.name, sr.entered, format, args...).Cause)
+	return newError(asl.ErrorQueryEvaluationError, runtimeError(sr.name, sr.entered, format, args...).Cause)
 }
 
 // evalExpr evaluates one JSONata expression; field names it in errors.

@@ -113,7 +113,7 @@ func (sr *stateRun) runMap(ctx context.Context, eff any) (any, *StatesError) {
 				exceeded = true
 			}
 			if exceeded {
-				firstErr = newError(ErrNameExceedToleratedFailure, "The specified tolerated failure threshold was exceeded")
+				firstErr = newError(asl.ErrorExceedToleratedFailureThreshold, "The specified tolerated failure threshold was exceeded")
 			}
 		}
 		if exceeded {

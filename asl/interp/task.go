@@ -186,7 +186,7 @@ func (sr *stateRun) runWithErrorHandling(ctx context.Context, input any) (any, s
 		}
 		// States.Runtime is final; so is any failure once the execution
 		// is stopped or timed out.
-		if serr == canceledError || serr.Name == ErrNameRuntime || ctx.Err() != nil {
+		if serr == canceledError || serr.Name == asl.ErrorRuntime || ctx.Err() != nil {
 			return nil, "", serr
 		}
 		if delay, ok := sr.retryDelay(serr.Name, retries); ok {
@@ -383,9 +383,9 @@ func (sr *stateRun) runTask(ctx context.Context, eff any) (any, *StatesError) {
 	// A request-response task cannot send heartbeats: a heartbeat interval
 	// shorter than the timeout bounds it and fails it with
 	// States.HeartbeatTimeout.
-	timeoutName := ErrNameTimeout
+	timeoutName := asl.ErrorTimeout
 	if !wait && heartbeat > 0 && (timeout == 0 || heartbeat < timeout) {
-		timeout, timeoutName = heartbeat, ErrNameHeartbeatTimeout
+		timeout, timeoutName = heartbeat, asl.ErrorHeartbeatTimeout
 	}
 	tctx := ctx
 	if timeout > 0 {
@@ -408,7 +408,7 @@ func (sr *stateRun) runTask(ctx context.Context, eff any) (any, *StatesError) {
 		if err != nil {
 			var se *StatesError
 			if !errors.As(err, &se) {
-				err = newError(ErrNameTaskFailed, err.Error())
+				err = newError(asl.ErrorTaskFailed, err.Error())
 			}
 		}
 	case base == lambdaInvokeARN:
@@ -416,7 +416,7 @@ func (sr *stateRun) runTask(ctx context.Context, eff any) (any, *StatesError) {
 	case isLegacyLambda:
 		result, err = sr.invokeLambdaARN(tctx, base, params)
 	default:
-		err = newError(ErrNameRuntime, runtimeError(sr.name, sr.entered, "The resource '%s' is not supported by this interpreter; register it in Options.Resources", resource).Cause)
+		err = newError(asl.ErrorRuntime, runtimeError(sr.name, sr.entered, "The resource '%s' is not supported by this interpreter; register it in Options.Resources", resource).Cause)
 	}
 	if err == nil && wait {
 		ev(Event{Type: EventTaskSubmitted, Output: encodeJSON(result)})
@@ -431,7 +431,7 @@ func (sr *stateRun) runTask(ctx context.Context, eff any) (any, *StatesError) {
 			return nil, ctxError(ctx)
 		}
 		se := asStatesError(err)
-		if se.Name == ErrNameHeartbeatTimeout || se.Name == ErrNameTimeout {
+		if se.Name == asl.ErrorHeartbeatTimeout || se.Name == asl.ErrorTimeout {
 			ev(Event{Type: evTimedOut, Error: se.Name, Cause: se.Cause})
 		} else {
 			ev(Event{Type: evFailed, Error: se.Name, Cause: se.Cause})
@@ -499,7 +499,7 @@ func (sr *stateRun) awaitToken(ctx context.Context, w *tokenWaiter, heartbeat ti
 		case <-w.heartbeat:
 			continue
 		case <-hb:
-			return nil, &StatesError{Name: ErrNameHeartbeatTimeout, HasName: true}
+			return nil, &StatesError{Name: asl.ErrorHeartbeatTimeout, HasName: true}
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
@@ -515,7 +515,7 @@ func (sr *stateRun) invokeLambdaARN(ctx context.Context, arn string, params any)
 	}
 	payload, err := jsonpath.Encode(params)
 	if err != nil {
-		return nil, newError(ErrNameRuntime, err.Error())
+		return nil, newError(asl.ErrorRuntime, err.Error())
 	}
 	out, err := inv.Invoke(ctx, arn, payload)
 	if err != nil {
@@ -550,7 +550,7 @@ func (sr *stateRun) invokeLambdaService(ctx context.Context, params any) (any, e
 	m, _ := params.(map[string]any)
 	fn, _ := m["FunctionName"].(string)
 	if fn == "" {
-		return nil, newError(ErrNameRuntime, runtimeError(sr.name, sr.entered, "The field 'FunctionName' is required").Cause)
+		return nil, newError(asl.ErrorRuntime, runtimeError(sr.name, sr.entered, "The field 'FunctionName' is required").Cause)
 	}
 	// A string Payload is sent as is (it is the JSON text of the event);
 	// a missing or null Payload sends an empty object.
@@ -562,7 +562,7 @@ func (sr *stateRun) invokeLambdaService(ctx context.Context, params any) (any, e
 	default:
 		b, err := jsonpath.Encode(p)
 		if err != nil {
-			return nil, newError(ErrNameRuntime, err.Error())
+			return nil, newError(asl.ErrorRuntime, err.Error())
 		}
 		payload = b
 	}
