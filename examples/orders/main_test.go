@@ -6,9 +6,11 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"go.uber.org/fx"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stepcqrs/stepcqrs/core"
 	"github.com/stepcqrs/stepcqrs/core/awsadapter"
 	"github.com/stepcqrs/stepcqrs/eventfactory"
@@ -26,13 +28,32 @@ func TestDemo(t *testing.T) {
 	}
 }
 
-// TestPostgresReadModel runs the read model against DATABASE_URL when it is
-// set.
-func TestPostgresReadModel(t *testing.T) {
+// localPostgres is the server these development and CI machines run.
+const localPostgres = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+
+// postgresURL returns the database of the PostgreSQL tests: DATABASE_URL,
+// else the local server. It skips the test, saying why, when the database
+// does not answer.
+func postgresURL(t *testing.T) string {
+	t.Helper()
 	url := os.Getenv("DATABASE_URL")
 	if url == "" {
-		t.Skip("DATABASE_URL not set: PostgreSQL read model not tested")
+		url = localPostgres
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Skipf("PostgreSQL not reachable (%v): set DATABASE_URL to test the SQL read model", err)
+	}
+	_ = conn.Close(ctx)
+	return url
+}
+
+// TestPostgresReadModel runs the SQL read model against PostgreSQL: a late,
+// older version changes nothing, and a remove deletes the row.
+func TestPostgresReadModel(t *testing.T) {
+	url := postgresURL(t)
 	ctx := context.Background()
 	rm, err := newPGReadModel(ctx, url, "orders_read_test")
 	if err != nil {
@@ -60,6 +81,20 @@ func TestPostgresReadModel(t *testing.T) {
 	}
 	if rows, _ := rm.All(ctx); len(rows) != 0 {
 		t.Fatalf("rows after remove %+v", rows)
+	}
+}
+
+// TestDemoOnPostgres runs the whole demo with its read model in PostgreSQL.
+func TestDemoOnPostgres(t *testing.T) {
+	t.Setenv("DATABASE_URL", postgresURL(t))
+	var out bytes.Buffer
+	if err := runDemo(context.Background(), &out); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	for _, want := range []string{"read model: postgres", "0 failed, 0 missing", "ORDER#acme#ORDER#o-1002  2        false    Grace"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
 	}
 }
 
