@@ -522,43 +522,48 @@ func BenchmarkCommandFlow(b *testing.B) {
 	})
 }
 
-// TestE2EWaitTimeout lets a waiting command time out (virtual clock): it
-// goes back to Apply, waits again, and completes once its predecessor is
-// applied.
+// TestE2EWaitTimeout lets a waiting command time out (virtual clock)
+// while its predecessor's stream record is held back, so the
+// predecessor's execution never started: the timed-out Apply re-starts it
+// under its deterministic name, it applies and resumes the waiter. The
+// record delivered afterwards starts nothing.
 func TestE2EWaitTimeout(t *testing.T) {
 	bg := context.Background()
 	rt := newRuntime(t, local.Options{WaitTimeoutSeconds: 60})
 	svc := rt.Service("order")
 	k := orderKey("timeout")
 	rt.PauseStreams()
-	mustPublish(t, svc, command.Input{PK: k.PK, SK: k.SK, Name: "a"})
+	c1 := mustPublish(t, svc, command.Input{PK: k.PK, SK: k.SK, Name: "a"})
 	c2 := mustPublish(t, svc, command.Input{PK: k.PK, SK: k.SK, Version: 1, Name: "b"})
 	in := fmt.Sprintf(`{"module":"order","pk":%q,"sk":%q}`, c2.PK, c2.SK)
 	arn, err := rt.Workflows.StartExecution(bg, rt.Config.CommandStateMachineARN, command.ExecutionName("order", c2.PK, c2.SK), []byte(in))
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor := func(n int) {
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			states, _ := rt.Workflows.StatesEntered(arn)
-			got, _ := svc.GetCommand(bg, k, 2)
-			if len(states) >= n && got.Status == core.StatusWaiting {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("states %v, status %s", states, got.Status)
-			}
-			time.Sleep(time.Millisecond)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		states, _ := rt.Workflows.StatesEntered(arn)
+		got, _ := svc.GetCommand(bg, k, 2)
+		if len(states) >= 3 && got.Status == core.StatusWaiting {
+			break
 		}
+		if time.Now().After(deadline) {
+			t.Fatalf("states %v, status %s", states, got.Status)
+		}
+		time.Sleep(time.Millisecond)
 	}
-	waitFor(3)
 	if err := rt.AdvanceClock(61 * time.Second); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(6)
-	rt.ResumeStreams()
-	waitIdle(t, rt, 10*time.Second)
+	// The held records keep the runtime busy: wait for the executions.
+	wctx, cancel := context.WithTimeout(bg, 10*time.Second)
+	defer cancel()
+	if ex, err := rt.Workflows.Wait(wctx, arn); err != nil || ex.Status != core.ExecutionSucceeded {
+		t.Fatalf("v2 execution %+v %v", ex, err)
+	}
+	if ex, err := rt.Workflows.Wait(wctx, executionARN(rt, c1)); err != nil || ex.Status != core.ExecutionSucceeded {
+		t.Fatalf("v1 execution %+v %v", ex, err)
+	}
 	states, _ := rt.Workflows.StatesEntered(arn)
 	if want := "[Apply Route Wait Apply Route Wait Apply Route Done]"; fmt.Sprint(states) != want {
 		t.Fatalf("states %v, want %s", states, want)
@@ -566,4 +571,18 @@ func TestE2EWaitTimeout(t *testing.T) {
 	if d, _ := svc.GetData(bg, k, true); d == nil || d.Version != 2 {
 		t.Fatalf("data %+v", d)
 	}
+	if s := rt.Stats(); s.ExecutionsStarted != 2 {
+		t.Fatalf("%d executions started, want 2 (v2 and the re-started v1)", s.ExecutionsStarted)
+	}
+	rt.ResumeStreams()
+	waitIdle(t, rt, 10*time.Second)
+	if s := rt.Stats(); s.ExecutionsStarted != 2 {
+		t.Fatalf("%d executions started after the held records were delivered, want 2", s.ExecutionsStarted)
+	}
+}
+
+// executionARN is the ARN of the command execution of c.
+func executionARN(rt *local.Runtime, c *core.Command) string {
+	return strings.Replace(rt.Config.CommandStateMachineARN, ":stateMachine:", ":execution:", 1) + ":" +
+		command.ExecutionName("order", c.PK, c.SK)
 }

@@ -681,7 +681,132 @@ func (s *Service) RunHandler(ctx context.Context, key core.Key, name string) err
 	if err := h.Up(ctx, cmd); err != nil {
 		return fmt.Errorf("sync handler %q: %w", name, err)
 	}
+	return s.markSynced(ctx, cmd, name)
+}
+
+// syncedFlag is the attribute of a command row that records that the
+// data-sync handler at index i ran (modules with several handlers only).
+func syncedFlag(i int) string { return fmt.Sprintf("synced_%d", i) }
+
+// markSynced records that handler name ran for cmd and, when it was the
+// last of the module's handlers to run, the status "synced". Only the sync
+// path pays for it (the default path has no handler): with one handler it
+// is one conditional status write; with several, each handler sets its own
+// flag (idempotent, so a retried iteration is harmless) and the iteration
+// that completes the set writes the status. A status that moved on
+// (synced, finished, failed) is left alone.
+func (s *Service) markSynced(ctx context.Context, cmd *core.Command, name string) error {
+	if cmd.Status != core.StatusApplied {
+		return nil
+	}
+	if len(s.handlers) > 1 {
+		idx := -1
+		for i, h := range s.handlers {
+			if h.Name() == name {
+				idx = i
+			}
+		}
+		item, err := s.store.Update(ctx, s.commandTable, cmd.Key(), core.Update{Set: map[string]core.AttributeValue{
+			syncedFlag(idx): &types.AttributeValueMemberBOOL{Value: true},
+		}}, statusIs(core.StatusApplied))
+		if errors.Is(err, core.ErrConditionFailed) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("record sync handler %q of %s: %w", name, cmd.SK, err)
+		}
+		for i := range s.handlers {
+			if b, ok := item[syncedFlag(i)].(*types.AttributeValueMemberBOOL); !ok || !b.Value {
+				return nil // another handler is still to run
+			}
+		}
+	}
+	if err := s.setStatus(ctx, cmd, core.StatusSynced, ""); err != nil && !errors.Is(err, core.ErrConditionFailed) {
+		return err
+	}
 	return nil
+}
+
+// unsettledBefore returns the earlier versions of the command at key that
+// are not settled and hold it up (empty when it is applied, failed, or
+// free to apply).
+func (s *Service) unsettledBefore(ctx context.Context, key core.Key) ([]core.Command, error) {
+	ek, v, err := cmdKey(key)
+	if err != nil {
+		return nil, err
+	}
+	data, err := s.readData(ctx, ek)
+	if err != nil {
+		return nil, err
+	}
+	var d int64
+	if data != nil {
+		d = data.Version
+	}
+	if v-d <= 1 {
+		return nil, nil
+	}
+	lo, err := core.VersionedSK(ek.SK, d+1)
+	if err != nil {
+		return nil, err
+	}
+	hi, err := core.VersionedSK(ek.SK, v-1)
+	if err != nil {
+		return nil, err
+	}
+	var out []core.Command
+	q := core.Query{PK: ek.PK, Op: core.SKBetween, SK: lo, SK2: hi, ConsistentRead: true}
+	for {
+		page, err := s.store.Query(ctx, s.commandTable, q)
+		if err != nil {
+			return nil, err
+		}
+		for _, it := range page.Items {
+			var c core.Command
+			if err := core.UnmarshalItem(it, &c); err != nil {
+				return nil, err
+			}
+			if !settled(c.Status) {
+				out = append(out, c)
+			}
+		}
+		if page.Next == nil {
+			return out, nil
+		}
+		q.StartAfter = page.Next
+	}
+}
+
+// abandon marks the command at key failed with cause if it is still
+// unsettled (started or waiting), for a command whose execution ended
+// without settling it: nothing would ever apply it, and its successors
+// would wait for it forever. A settled command is left as it is
+// (abandoned false). Like Fail, it notifies and returns the successors to
+// resume.
+func (s *Service) abandon(ctx context.Context, key core.Key, cause string) (Resume, bool, error) {
+	ek, v, err := cmdKey(key)
+	if err != nil {
+		return Resume{}, false, err
+	}
+	for attempt := 0; ; attempt++ {
+		cmd, err := s.getCommand(ctx, ek, v)
+		if err != nil {
+			return Resume{}, false, fmt.Errorf("abandon: %w", err)
+		}
+		if settled(cmd.Status) {
+			return Resume{}, false, nil
+		}
+		err = s.setStatus(ctx, cmd, core.StatusFailed, cause)
+		if errors.Is(err, core.ErrConditionFailed) && attempt < 4 {
+			continue
+		}
+		if err != nil {
+			return Resume{}, false, err
+		}
+		s.log.ErrorContext(ctx, "command abandoned: its execution ended without settling it", "id", cmd.ID, "version", v, "cause", cause)
+		r, err := s.afterEnd(ctx, cmd, core.StatusFailed)
+		return r, true, err
+	}
 }
 
 // RunDown runs Down of every data-sync handler, in reverse registration

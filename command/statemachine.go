@@ -24,6 +24,13 @@ import (
 // keys only: {"module", "pk", "sk"}. A task that still fails after its
 // retries goes to MarkFailed, which marks the command failed and resumes
 // its successors, so a failed command never blocks its chain.
+//
+// Both ends of a Wait write $.wake: the SendTaskSuccess output
+// ({"resumedBy": ...}) or the timeout Catch's error output. The next Apply
+// reads it with $.step (its own previous result: waitFor, timeouts): after
+// a timeout it re-starts the predecessors' executions, and after
+// StepsOptions.MaxWaitTimeouts consecutive timeouts it fails the command
+// loudly instead of waiting for ever.
 
 // State names of the command state machine. The step handlers are routed
 // by them (see Steps).
@@ -79,7 +86,9 @@ type StateMachineOptions struct {
 	// the service's own Lambda. Required.
 	FunctionARN string
 	// WaitTimeoutSeconds bounds one wait for a predecessor; when it passes
-	// the execution goes back to Apply and re-checks. Default 300.
+	// the execution goes back to Apply, which re-checks and re-starts the
+	// predecessors' executions (see StepsOptions.MaxWaitTimeouts). Default
+	// 300.
 	WaitTimeoutSeconds int
 	// RetryMaxAttempts is the number of retries of a failed step (Lambda
 	// service errors and RetryableErrors). Default 6.
@@ -173,7 +182,10 @@ func StateMachine(opts StateMachineOptions) (*asl.StateMachine, error) {
 		Add(StateApply, asl.LambdaInvoke(o.FunctionARN).
 			Comment("Apply the command if its predecessor is applied; finish it too when the module has no sync handler.").
 			Payload(stepPayload()).
-			ResultSelector(asl.JSON{"next.$": "$.Payload.next", "handlers.$": "$.Payload.handlers"}).
+			ResultSelector(asl.JSON{
+				"next.$": "$.Payload.next", "handlers.$": "$.Payload.handlers",
+				"waitFor.$": "$.Payload.waitFor", "timeouts.$": "$.Payload.timeouts",
+			}).
 			ResultPath("$.step").
 			Retry(retry()...).
 			Catch(toFailed()).
@@ -188,10 +200,10 @@ func StateMachine(opts StateMachineOptions) (*asl.StateMachine, error) {
 			Comment("Store the task token on the command row; the predecessor's finish (or this step, if the predecessor settled meanwhile) resumes it.").
 			Parameters(asl.JSON{"FunctionName": o.FunctionARN, "Payload": waitPayload}).
 			TimeoutSeconds(o.WaitTimeoutSeconds).
-			ResultPath("$.resumed").
+			ResultPath("$.wake").
 			Retry(retry()...).
 			Catch(
-				asl.Catch(StateApply, asl.ErrorTimeout).ResultPath("$.timeout"),
+				asl.Catch(StateApply, asl.ErrorTimeout).ResultPath("$.wake"),
 				toFailed(),
 			).
 			Next(StateApply)).

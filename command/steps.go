@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/stepcqrs/stepcqrs/asl"
 	"github.com/stepcqrs/stepcqrs/core"
 	"github.com/stepcqrs/stepcqrs/eventfactory"
 )
@@ -36,7 +37,26 @@ type StepInput struct {
 	Handler string `json:"handler,omitempty"`
 	// Error is the error output of the Catch that led to MarkFailed.
 	Error *StepError `json:"error,omitempty"`
+	// Step is the result of the previous Apply of this execution (nil on
+	// the first Apply).
+	Step *ApplyStepResult `json:"step,omitempty"`
+	// Wake says how the last Wait ended: resumed ({"resumedBy": ...}) or
+	// timed out (the Catch's {"Error": "States.Timeout", ...}).
+	Wake *Wake `json:"wake,omitempty"`
 }
+
+// Wake is how a Wait step ended: the output of SendTaskSuccess
+// (ResumedBy set) or the error output of its timeout Catch.
+type Wake struct {
+	// ResumedBy is the command (or "self") that resumed the wait.
+	ResumedBy string `json:"resumedBy,omitempty"`
+	// Error and Cause are set when the wait timed out.
+	Error string `json:"Error,omitempty"`
+	Cause string `json:"Cause,omitempty"`
+}
+
+// TimedOut reports whether the wait ended by its timeout.
+func (w *Wake) TimedOut() bool { return w != nil && w.Error == asl.ErrorTimeout }
 
 // StepError is the error output of a Step Functions Catch.
 type StepError struct {
@@ -57,6 +77,12 @@ type ApplyStepResult struct {
 	Version int64 `json:"version"`
 	// Resumed counts the successors resumed (default path only).
 	Resumed int `json:"resumed,omitempty"`
+	// WaitFor is the earlier version being waited for (NextWait), 0
+	// otherwise. Always present: the state's ResultSelector reads it.
+	WaitFor int64 `json:"waitFor"`
+	// Timeouts counts the consecutive waits for WaitFor that timed out.
+	// Always present: the state's ResultSelector reads it.
+	Timeouts int `json:"timeouts"`
 }
 
 // StepResult is the (ignored) result of the other steps.
@@ -77,8 +103,48 @@ type StepsOptions struct {
 	// (core.Config.CommandStateMachineARN). Required: its last part is the
 	// machine name the step routes match.
 	StateMachineARN string
+	// MaxWaitTimeouts bounds the consecutive timed-out waits of a command
+	// for the same unsettled predecessor (DefaultMaxWaitTimeouts when 0).
+	// Every timeout re-starts the predecessors' executions; beyond the
+	// bound the command is failed loudly (status failed, error log,
+	// notification, failed execution) instead of waiting for ever.
+	MaxWaitTimeouts int
 	// Logger receives structured logs; nil means slog.Default().
 	Logger *slog.Logger
+}
+
+// DefaultMaxWaitTimeouts is the default of StepsOptions.MaxWaitTimeouts:
+// with the default wait timeout of 300 s, a command gives up on a
+// predecessor that made no progress for 50 minutes.
+const DefaultMaxWaitTimeouts = 10
+
+// WaitTimeoutError is the cause recorded on a command failed because its
+// predecessor stayed unsettled through MaxWaitTimeouts consecutive waits,
+// even after its execution was re-started.
+type WaitTimeoutError struct {
+	// SK is the waiting command's sort key; WaitFor the predecessor's
+	// version.
+	SK      string
+	WaitFor int64
+	// Timeouts is the number of waits that timed out.
+	Timeouts int
+}
+
+func (e *WaitTimeoutError) Error() string {
+	return fmt.Sprintf("command %s: predecessor version %d still unsettled after %d timed-out waits", e.SK, e.WaitFor, e.Timeouts)
+}
+
+// executionInput is the execution input of a command row: the same bytes
+// for the stream route and for a re-start, so Step Functions treats a
+// re-start of a running execution as idempotent.
+func executionInput(module, pk, sk string) (json.RawMessage, error) {
+	return json.Marshal(ExecutionInput{Module: module, PK: pk, SK: sk})
+}
+
+// executionARN returns the ARN of execution name of the state machine
+// stateMachineARN (arn:...:stateMachine:M → arn:...:execution:M:name).
+func executionARN(stateMachineARN, name string) string {
+	return strings.Replace(stateMachineARN, ":stateMachine:", ":execution:", 1) + ":" + name
 }
 
 // MachineName returns the name part of a state machine ARN
@@ -162,6 +228,12 @@ func Steps(opts StepsOptions) (eventfactory.Registration, error) {
 	if len(p) > 0 {
 		return nil, &core.ValidationError{Problems: p}
 	}
+	if opts.MaxWaitTimeouts < 0 {
+		return nil, &core.ValidationError{Problems: []string{"MaxWaitTimeouts is negative"}}
+	}
+	if opts.MaxWaitTimeouts == 0 {
+		opts.MaxWaitTimeouts = DefaultMaxWaitTimeouts
+	}
 	st := &steps{opts: opts, log: opts.Logger, machine: MachineName(opts.StateMachineARN)}
 	if st.log == nil {
 		st.log = slog.Default()
@@ -207,7 +279,7 @@ func (st *steps) onInsert(ctx context.Context, module string, rec eventfactory.D
 		log.DebugContext(ctx, "command applied synchronously; no execution")
 		return nil
 	}
-	in, err := json.Marshal(ExecutionInput{Module: module, PK: c.PK, SK: c.SK})
+	in, err := executionInput(module, c.PK, c.SK)
 	if err != nil {
 		return err
 	}
@@ -265,31 +337,53 @@ func (st *steps) apply(ctx context.Context, task eventfactory.SFNTask[StepInput]
 	}
 	log := st.taskLog(task)
 	key := task.Input.Key()
-	ar, err := svc.Advance(ctx, key)
-	if err != nil {
-		return ApplyStepResult{}, err
-	}
-	res := ApplyStepResult{Outcome: ar.Apply.Outcome, Version: ar.Apply.Version, Handlers: []string{}}
-	switch ar.Apply.Outcome {
-	case OutcomeApplied, OutcomeAlreadyApplied:
-		if ar.Finished || len(svc.SyncHandlers()) == 0 {
-			res.Next = NextDone
-			if res.Resumed, err = st.resume(ctx, log, key, ar.Resume.Tokens); err != nil {
+	for pass := 0; ; pass++ {
+		ar, err := svc.Advance(ctx, key)
+		if err != nil {
+			return ApplyStepResult{}, err
+		}
+		res := ApplyStepResult{Outcome: ar.Apply.Outcome, Version: ar.Apply.Version, Handlers: []string{}}
+		switch ar.Apply.Outcome {
+		case OutcomeApplied, OutcomeAlreadyApplied:
+			if ar.Finished || len(svc.SyncHandlers()) == 0 {
+				res.Next = NextDone
+				if res.Resumed, err = st.resume(ctx, log, key, ar.Resume.Tokens); err != nil {
+					return ApplyStepResult{}, err
+				}
+			} else {
+				res.Next = NextSync
+				res.Handlers = svc.SyncHandlers()
+			}
+		case OutcomeWait:
+			res.Next = NextWait
+			res.WaitFor = ar.Apply.WaitFor
+			if p := task.Input.Step; p != nil && p.WaitFor == res.WaitFor {
+				res.Timeouts = p.Timeouts
+			}
+			if !task.Input.Wake.TimedOut() || pass > 0 {
+				break
+			}
+			res.Timeouts++
+			if res.Timeouts > st.opts.MaxWaitTimeouts {
+				return st.giveUp(ctx, log, svc, key, res)
+			}
+			again, err := st.recoverPredecessors(ctx, log, svc, task.Input.Module, key)
+			if err != nil {
 				return ApplyStepResult{}, err
 			}
-		} else {
-			res.Next = NextSync
-			res.Handlers = svc.SyncHandlers()
+			if again {
+				// A predecessor was abandoned: look again at once rather
+				// than wait.
+				continue
+			}
+		case OutcomeFailed:
+			res.Next = NextFailed
+		default:
+			return ApplyStepResult{}, fmt.Errorf("apply %s: unknown outcome %q", key.SK, ar.Apply.Outcome)
 		}
-	case OutcomeWait:
-		res.Next = NextWait
-	case OutcomeFailed:
-		res.Next = NextFailed
-	default:
-		return ApplyStepResult{}, fmt.Errorf("apply %s: unknown outcome %q", key.SK, ar.Apply.Outcome)
+		log.DebugContext(ctx, "apply step", "outcome", res.Outcome, "next", res.Next)
+		return res, nil
 	}
-	log.DebugContext(ctx, "apply step", "outcome", res.Outcome, "next", res.Next)
-	return res, nil
 }
 
 // wait is the Wait step (.waitForTaskToken): store the token; when the
@@ -359,4 +453,113 @@ func (st *steps) markFailed(ctx context.Context, task eventfactory.SFNTask[StepI
 	}
 	n, err := st.resume(ctx, st.taskLog(task), key, r.Tokens)
 	return StepResult{Resumed: n}, err
+}
+
+// recoverPredecessors runs when a command's wait for an unsettled
+// predecessor timed out. Whatever held the predecessor up — its stream
+// record lost beyond retries, so its execution never started; its
+// execution ended without settling it — it is re-started here: every
+// unsettled earlier version gets StartExecution with its deterministic
+// name and input, which starts a missing execution and is a no-op for a
+// running one. When the name exists and its execution has ended, nothing
+// will ever settle that command: it is abandoned (marked failed, its
+// successors resumed) and again is true.
+func (st *steps) recoverPredecessors(ctx context.Context, log *slog.Logger, svc *Service, module string, key core.Key) (again bool, err error) {
+	preds, err := svc.unsettledBefore(ctx, key)
+	if err != nil {
+		return false, err
+	}
+	arn := st.opts.StateMachineARN
+	for _, c := range preds {
+		name := ExecutionName(module, c.PK, c.SK)
+		in, err := executionInput(module, c.PK, c.SK)
+		if err != nil {
+			return false, err
+		}
+		plog := log.With("predecessor", c.SK, "predecessorStatus", c.Status, "execution", name)
+		_, err = st.opts.Workflows.StartExecution(ctx, arn, name, in)
+		if err == nil {
+			plog.WarnContext(ctx, "wait timed out: predecessor execution (re)started")
+			continue
+		}
+		if !errors.Is(err, core.ErrExecutionExists) {
+			return false, fmt.Errorf("restart predecessor %s: %w", c.SK, err)
+		}
+		ex, err := st.opts.Workflows.DescribeExecution(ctx, executionARN(arn, name))
+		if err != nil {
+			return false, fmt.Errorf("describe predecessor execution %s: %w", name, err)
+		}
+		if ex.Status == core.ExecutionRunning {
+			continue
+		}
+		cause := fmt.Sprintf("execution %s ended (%s %s) without settling the command", name, ex.Status, ex.Error)
+		r, abandoned, err := svc.abandon(ctx, c.Key(), cause)
+		if err != nil {
+			return false, err
+		}
+		if _, err := st.resume(ctx, plog, c.Key(), r.Tokens); err != nil {
+			return false, err
+		}
+		if abandoned {
+			plog.ErrorContext(ctx, "predecessor abandoned: its execution ended without settling it", "executionStatus", ex.Status)
+			again = true
+		}
+	}
+	return again, nil
+}
+
+// giveUp fails a command whose predecessor stayed unsettled through
+// MaxWaitTimeouts waits: status failed with a WaitTimeoutError, an error
+// log, the failure notification, its successors resumed, and the
+// execution ends in the Failed state (an alarm on failed executions sees
+// it).
+func (st *steps) giveUp(ctx context.Context, log *slog.Logger, svc *Service, key core.Key, res ApplyStepResult) (ApplyStepResult, error) {
+	cause := &WaitTimeoutError{SK: key.SK, WaitFor: res.WaitFor, Timeouts: res.Timeouts}
+	log.ErrorContext(ctx, "giving up waiting for the predecessor", "waitFor", res.WaitFor, "timeouts", res.Timeouts)
+	r, err := svc.Fail(ctx, key, cause)
+	if err != nil {
+		return ApplyStepResult{}, err
+	}
+	if res.Resumed, err = st.resume(ctx, log, key, r.Tokens); err != nil {
+		return ApplyStepResult{}, err
+	}
+	res.Next, res.Outcome = NextFailed, OutcomeFailed
+	return res, nil
+}
+
+// Recover re-starts the executions of the commands of entity (its data
+// row key) in module that are not settled yet, as a timed-out wait does
+// for its predecessors: missing executions start under their
+// deterministic names, running ones are left alone, and a command whose
+// execution ended without settling it is marked failed. It is the
+// operator's tool for a command that nobody waits for — the last version
+// of an entity whose stream record was lost (a later version of the
+// entity would recover it by itself) — and returns how many commands were
+// unsettled. opts are the options given to Steps.
+func Recover(ctx context.Context, opts StepsOptions, module string, entity core.Key) (int, error) {
+	if _, err := Steps(opts); err != nil {
+		return 0, err
+	}
+	svc := opts.Services[module]
+	if svc == nil {
+		return 0, &core.NotFoundError{Kind: "module", Name: module}
+	}
+	if err := core.ValidateEntityKey(entity); err != nil {
+		return 0, err
+	}
+	beyond, err := core.VersionedSK(entity.SK, core.MaxVersion)
+	if err != nil {
+		return 0, err
+	}
+	st := &steps{opts: opts, log: opts.Logger, machine: MachineName(opts.StateMachineARN)}
+	if st.log == nil {
+		st.log = slog.Default()
+	}
+	key := core.Key{PK: entity.PK, SK: beyond}
+	preds, err := svc.unsettledBefore(ctx, key)
+	if err != nil || len(preds) == 0 {
+		return 0, err
+	}
+	_, err = st.recoverPredecessors(ctx, st.log.With("module", module, "pk", entity.PK, "sk", entity.SK), svc, module, key)
+	return len(preds), err
 }

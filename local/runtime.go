@@ -8,9 +8,14 @@
 // state machine executions run the definitions that are deployed to AWS
 // (command.StateMachineJSON) on the asl/interp interpreter, whose Lambda
 // tasks invoke the dispatcher in-process with the payloads Step Functions
-// sends. A virtual clock makes Wait states, retries and timeouts instant;
-// fault injection duplicates and reorders stream deliveries and fails
-// Lambda invocations; counters and execution histories show what ran.
+// sends. Queues with an event source mapping (Options.QueueSources) reach
+// it as events.SQSEvent batches with partial batch failures, visibility
+// timeouts and dead-letter queues; subscribed topics
+// (Options.TopicSubscriptions) as asynchronous events.SNSEvent
+// invocations. A virtual clock makes Wait states, retries and timeouts
+// instant; fault injection duplicates, reorders and loses stream
+// deliveries and fails Lambda invocations; counters and execution
+// histories (optionally capped, Options.MaxHistories) show what ran.
 package local
 
 import (
@@ -23,6 +28,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/stepcqrs/stepcqrs/asl/interp"
 	"github.com/stepcqrs/stepcqrs/command"
 	"github.com/stepcqrs/stepcqrs/core"
@@ -50,6 +56,13 @@ type Faults struct {
 	// retries them per the state's Retry; failed stream batches are
 	// redelivered as an event source mapping does.
 	LambdaFailureRate float64
+	// DropRate is the probability that a stream record is lost: never
+	// delivered, as a record whose batch failed beyond the event source
+	// mapping's retries (counted in Stats.StreamDropped).
+	DropRate float64
+	// Drop, when set, is asked about every stream record before delivery;
+	// true loses it like DropRate does (to lose one chosen record).
+	Drop func(table string, rec events.DynamoDBEventRecord) bool
 }
 
 // Options configure a Runtime.
@@ -83,6 +96,13 @@ type Options struct {
 	RealClock bool
 	// ClockStart is the virtual clock's start (zero: now).
 	ClockStart time.Time
+	// AutoAdvanceClock moves the virtual clock to its next timer whenever
+	// the runtime is quiet but for executions waiting on the clock (a
+	// Wait for a predecessor, say): timeouts then fire by themselves, as
+	// time passing would make them on AWS, and WaitIdle returns once the
+	// flow has recovered. Off by default: tests that control time call
+	// AdvanceClock. Ignored with RealClock.
+	AutoAdvanceClock bool
 	// WaitTimeoutSeconds bounds one Wait of the command state machine
 	// (default 300).
 	WaitTimeoutSeconds int
@@ -94,6 +114,20 @@ type Options struct {
 	// Seed, when non-zero, makes fault injection and the interpreter's
 	// ids and jitter deterministic for a given schedule.
 	Seed uint64
+	// MaxHistories, when positive, bounds the execution histories kept in
+	// memory to those of the running executions and of the last
+	// MaxHistories ended ones (Workflows.History, StatesEntered), so long
+	// runs stay bounded. Zero keeps every history. Execution records
+	// (names, status, input, output: Workflows.Executions) are kept, as
+	// Step Functions keeps them, so deterministic names stay idempotent.
+	MaxHistories int
+	// QueueSources are SQS event source mappings: their queues are
+	// created and their messages delivered to the service's Lambda (see
+	// Runtime.AddQueueSource).
+	QueueSources []QueueSource
+	// TopicSubscriptions are topics the service's Lambda is subscribed to
+	// (see Runtime.SubscribeTopic).
+	TopicSubscriptions []string
 	// Logger receives the service's logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -104,7 +138,8 @@ type Stats struct {
 	// states included) of ended executions: what Step Functions bills.
 	Transitions int64
 	// LambdaInvocations counts every invocation of the service's Lambda:
-	// StepInvocations + StreamInvocations.
+	// StepInvocations + StreamInvocations + QueueInvocations +
+	// TopicInvocations.
 	LambdaInvocations int64
 	// StepInvocations counts invocations by state machine tasks, retries
 	// included.
@@ -124,11 +159,21 @@ type Stats struct {
 	// held-back deliveries.
 	StreamDuplicates, StreamReordered int64
 	// StreamRetries counts batch redeliveries after failures;
-	// StreamDropped counts records given up on after MaxStreamRetries.
+	// StreamDropped counts records given up on after MaxStreamRetries or
+	// lost by fault injection (Faults.DropRate, Faults.Drop).
 	StreamRetries, StreamDropped int64
 	// ExecutionsStarted, ExecutionsSucceeded and ExecutionsFailed count
 	// state machine executions (failed includes timed out and aborted).
 	ExecutionsStarted, ExecutionsSucceeded, ExecutionsFailed int64
+	// QueueInvocations counts SQS batch invocations; QueueMessages the
+	// messages they carried (redeliveries included); QueueFailures the
+	// messages that failed (batchItemFailures or a failed invocation) and
+	// went back to their queue.
+	QueueInvocations, QueueMessages, QueueFailures int64
+	// TopicInvocations counts asynchronous invocations for SNS messages,
+	// retries included; TopicFailures the messages given up on after
+	// the retries.
+	TopicInvocations, TopicFailures int64
 }
 
 type counters struct {
@@ -136,6 +181,9 @@ type counters struct {
 	streamRecords, streamDup, streamReordered, streamRetries      atomic.Int64
 	streamDropped, execStarted, execSucceeded, execFailed, active atomic.Int64
 	storeInflight                                                 atomic.Int64
+	queueInv, queueMessages, queueFailures                        atomic.Int64
+	topicInv, topicFailures, topicInflight                        atomic.Int64
+	stepInflight                                                  atomic.Int64
 }
 
 // Runtime is a running embedded service.
@@ -175,9 +223,15 @@ type Runtime struct {
 	app    *fx.App
 	shards []*shard
 	unsubs []func()
+	runCtx context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	closed atomic.Bool
+
+	msgMu       sync.Mutex
+	pollers     []*poller
+	topicUnsubs []func()
+	asyncWG     sync.WaitGroup // asynchronous (SNS) invocations
 }
 
 // New builds and starts a runtime: tables, topics, the bucket, the command
@@ -228,7 +282,7 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 		Config:  cfg,
 		Store:   memory.NewStore(memory.WithClock(clock.Now)),
 		Objects: memory.NewObjects(),
-		Queues:  memory.NewQueues(),
+		Queues:  memory.NewQueues(memory.WithQueuesClock(clock.Now)),
 		Topics:  memory.NewTopics(),
 		Clock:   clock,
 		opts:    opts,
@@ -276,7 +330,7 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 		return nil, fmt.Errorf("local: %w", err)
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	rt.cancel = cancel
+	rt.runCtx, rt.cancel = runCtx, cancel
 	for _, m := range opts.Modules {
 		sh := newShard(rt, cfg.CommandTable(m), insertsOnly)
 		rt.shards = append(rt.shards, sh)
@@ -286,6 +340,25 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 			defer rt.wg.Done()
 			sh.run(runCtx)
 		}()
+	}
+	if vc, ok := clock.(*interp.VirtualClock); ok && opts.AutoAdvanceClock {
+		rt.wg.Add(1)
+		go func() {
+			defer rt.wg.Done()
+			rt.autoAdvance(runCtx, vc)
+		}()
+	}
+	for _, src := range opts.QueueSources {
+		if err := rt.AddQueueSource(src); err != nil {
+			_ = rt.Close()
+			return nil, err
+		}
+	}
+	for _, tp := range opts.TopicSubscriptions {
+		if err := rt.SubscribeTopic(tp); err != nil {
+			_ = rt.Close()
+			return nil, err
+		}
 	}
 	return rt, nil
 }
@@ -360,11 +433,18 @@ func (rt *Runtime) Close() error {
 	for _, u := range rt.unsubs {
 		u()
 	}
+	rt.msgMu.Lock()
+	unsubs := rt.topicUnsubs
+	rt.msgMu.Unlock()
+	for _, u := range unsubs {
+		u()
+	}
 	rt.cancel()
 	for _, sh := range rt.shards {
 		sh.wake()
 	}
 	rt.wg.Wait()
+	rt.asyncWG.Wait()
 	rt.Workflows.stopAll()
 	if rt.app != nil {
 		return rt.app.Stop(context.Background())
@@ -395,8 +475,13 @@ func (rt *Runtime) Stats() Stats {
 		ExecutionsStarted:   c.execStarted.Load(),
 		ExecutionsSucceeded: c.execSucceeded.Load(),
 		ExecutionsFailed:    c.execFailed.Load(),
+		QueueInvocations:    c.queueInv.Load(),
+		QueueMessages:       c.queueMessages.Load(),
+		QueueFailures:       c.queueFailures.Load(),
+		TopicInvocations:    c.topicInv.Load(),
+		TopicFailures:       c.topicFailures.Load(),
 	}
-	s.LambdaInvocations = s.StepInvocations + s.StreamInvocations
+	s.LambdaInvocations = s.StepInvocations + s.StreamInvocations + s.QueueInvocations + s.TopicInvocations
 	return s
 }
 
@@ -410,6 +495,9 @@ func (s Stats) Sub(o Stats) Stats {
 		StreamReordered: s.StreamReordered - o.StreamReordered, StreamRetries: s.StreamRetries - o.StreamRetries,
 		StreamDropped: s.StreamDropped - o.StreamDropped, ExecutionsStarted: s.ExecutionsStarted - o.ExecutionsStarted,
 		ExecutionsSucceeded: s.ExecutionsSucceeded - o.ExecutionsSucceeded, ExecutionsFailed: s.ExecutionsFailed - o.ExecutionsFailed,
+		QueueInvocations: s.QueueInvocations - o.QueueInvocations, QueueMessages: s.QueueMessages - o.QueueMessages,
+		QueueFailures: s.QueueFailures - o.QueueFailures, TopicInvocations: s.TopicInvocations - o.TopicInvocations,
+		TopicFailures: s.TopicFailures - o.TopicFailures,
 	}
 }
 
@@ -424,15 +512,30 @@ func (rt *Runtime) chance(p float64) bool {
 }
 
 // Idle reports whether no stream record is pending or being delivered, no
-// execution is running and no call of the service to the store is in
-// progress.
+// execution is running, no call of the service to the store is in
+// progress, no SNS message is being delivered and no polled queue has a
+// visible message or a batch in delivery. (A queue message that failed
+// and waits for its visibility timeout does not count.)
 func (rt *Runtime) Idle() bool {
+	return rt.c.active.Load() == 0 && rt.quiet()
+}
+
+// quiet is Idle but for running executions.
+func (rt *Runtime) quiet() bool {
 	for _, sh := range rt.shards {
 		if sh.busy() {
 			return false
 		}
 	}
-	return rt.c.active.Load() == 0 && rt.c.storeInflight.Load() == 0
+	rt.msgMu.Lock()
+	pollers := rt.pollers
+	rt.msgMu.Unlock()
+	for _, p := range pollers {
+		if p.busy() {
+			return false
+		}
+	}
+	return rt.c.storeInflight.Load() == 0 && rt.c.topicInflight.Load() == 0
 }
 
 // WaitIdle waits until the runtime is idle (see Idle), or ctx ends. An
@@ -499,6 +602,29 @@ func (rt *Runtime) AdvanceClock(d time.Duration) error {
 	}
 	vc.Advance(d)
 	return nil
+}
+
+// autoAdvance moves vc to its next timer when nothing but executions
+// waiting on the clock has been going on for a few checks in a row.
+func (rt *Runtime) autoAdvance(ctx context.Context, vc *interp.VirtualClock) {
+	quiet := 0
+	tick := time.NewTicker(500 * time.Microsecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if rt.c.active.Load() == 0 || rt.c.stepInflight.Load() > 0 || vc.Pending() == 0 || !rt.quiet() {
+			quiet = 0
+			continue
+		}
+		if quiet++; quiet >= 4 {
+			quiet = 0
+			vc.AdvanceToNext()
+		}
+	}
 }
 
 // countingStore counts the calls of an ItemStore.

@@ -92,6 +92,12 @@ func (sh *shard) run(ctx context.Context) {
 		sh.held = nil
 		out := make([]events.DynamoDBEventRecord, 0, len(batch)+len(prevHeld))
 		for _, r := range batch {
+			if rt.chance(f.DropRate) || f.Drop != nil && f.Drop(sh.table, r) {
+				rt.c.streamDropped.Add(1)
+				rt.log.Warn("local: stream record dropped by fault injection", slog.String("table", sh.table),
+					slog.String("sequenceNumber", r.Change.SequenceNumber))
+				continue
+			}
 			if rt.chance(f.ReorderRate) {
 				sh.held = append(sh.held, r)
 				rt.c.streamReordered.Add(1)

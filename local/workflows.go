@@ -30,6 +30,7 @@ type Workflows struct {
 	mu      sync.Mutex
 	engines map[string]*interp.Engine    // by state machine ARN
 	execs   map[string]*interp.Execution // by execution ARN
+	ended   []string                     // ARNs of ended executions still in execs, oldest first
 }
 
 var _ core.Workflows = (*Workflows)(nil)
@@ -107,6 +108,7 @@ func (w *Workflows) run(ctx context.Context, run *memory.Run) {
 			}
 		}
 		c.transitions.Add(n)
+		defer w.forgetOld(e.ARN)
 		switch res.Status {
 		case interp.StatusSucceeded:
 			c.execSucceeded.Add(1)
@@ -178,7 +180,27 @@ func (w *Workflows) SendTaskHeartbeat(ctx context.Context, token string) error {
 	return w.Workflows.SendTaskHeartbeat(ctx, token)
 }
 
-// History returns the history events of an execution.
+// forgetOld records that the execution arn ended and, with
+// Options.MaxHistories set, drops the histories of the oldest ended
+// executions beyond it.
+func (w *Workflows) forgetOld(arn string) {
+	max := w.rt.opts.MaxHistories
+	if max <= 0 {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.ended = append(w.ended, arn)
+	for len(w.ended) > max {
+		delete(w.execs, w.ended[0])
+		w.ended[0] = ""
+		w.ended = w.ended[1:]
+	}
+}
+
+// History returns the history events of an execution. With
+// Options.MaxHistories, the history of an execution that ended before the
+// last MaxHistories ended is gone (a *core.NotFoundError).
 func (w *Workflows) History(executionARN string) ([]interp.Event, error) {
 	w.mu.Lock()
 	x := w.execs[executionARN]
@@ -249,6 +271,8 @@ func (rt *Runtime) invoke(ctx context.Context, function string, payload []byte) 
 			Message: "Function not found: " + function}
 	}
 	rt.c.stepInv.Add(1)
+	rt.c.stepInflight.Add(1)
+	defer rt.c.stepInflight.Add(-1)
 	fault := rt.chance(rt.opts.Faults.LambdaFailureRate)
 	if fault {
 		rt.c.injected.Add(1)

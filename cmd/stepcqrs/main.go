@@ -5,6 +5,7 @@
 //	stepcqrs asl conform --cases FILE.jsonl [--invalid FILE.jsonl] [-v]
 //	stepcqrs asl validate FILE
 //	stepcqrs asl graph FILE
+//	stepcqrs asl export command [--function-arn ARN] [--timeout S] [--out FILE]
 package main
 
 import (
@@ -18,6 +19,7 @@ import (
 
 	"github.com/stepcqrs/stepcqrs/asl"
 	"github.com/stepcqrs/stepcqrs/asl/interp/conformance"
+	"github.com/stepcqrs/stepcqrs/command"
 )
 
 const usage = `stepcqrs: the stepcqrs command-line tool
@@ -30,6 +32,11 @@ Usage:
         validate a state machine definition (JSON)
   stepcqrs asl graph FILE
         print a Mermaid flowchart of a state machine definition
+  stepcqrs asl export command [--function-arn ARN] [--timeout S] [--out FILE]
+        print the command state machine definition (validated JSON), as
+        deployed to Step Functions; ARN is the service's Lambda (default
+        "${FunctionArn}", a DefinitionSubstitutions placeholder), S the
+        wait timeout in seconds (default 300)
 `
 
 // errUsage marks a command line that cannot be run.
@@ -69,6 +76,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return validate(args[2:], stdout)
 	case "graph":
 		return graph(args[2:], stdout)
+	case "export":
+		return export(args[2:], stdout, stderr)
 	}
 	return errUsage
 }
@@ -162,4 +171,44 @@ func graph(args []string, stdout io.Writer) error {
 		return err
 	}
 	return mermaid(sm, stdout)
+}
+
+// DefaultFunctionARN is the function of an exported definition when
+// --function-arn is not given: a placeholder for CloudFormation's
+// DefinitionSubstitutions (or sed).
+const DefaultFunctionARN = "${FunctionArn}"
+
+// export prints a framework state machine definition.
+func export(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "command" {
+		fmt.Fprintln(stderr, "asl export: the only definition is \"command\"")
+		return errUsage
+	}
+	fs := flag.NewFlagSet("asl export command", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fn := fs.String("function-arn", DefaultFunctionARN, "the service's Lambda function (name or ARN) every task invokes")
+	timeout := fs.Int("timeout", 300, "wait timeout for a predecessor, in seconds")
+	out := fs.String("out", "", "write the definition to this file instead of stdout")
+	if err := fs.Parse(args[1:]); err != nil || fs.NArg() > 0 {
+		return errUsage
+	}
+	if *timeout <= 0 {
+		fmt.Fprintln(stderr, "asl export command: --timeout must be positive")
+		return errUsage
+	}
+	def, err := command.StateMachineJSON(command.StateMachineOptions{FunctionARN: *fn, WaitTimeoutSeconds: *timeout})
+	if err != nil {
+		return err
+	}
+	// What is printed is what Step Functions will be given: check it
+	// parses and validates as such.
+	if _, err := asl.ParseAndValidate(def); err != nil {
+		return fmt.Errorf("exported definition does not validate: %w", err)
+	}
+	def = append(def, '\n')
+	if *out != "" {
+		return os.WriteFile(*out, def, 0o644)
+	}
+	_, err = stdout.Write(def)
+	return err
 }
