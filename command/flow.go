@@ -11,27 +11,6 @@ import (
 	"github.com/stepcqrs/stepcqrs/core"
 )
 
-// The command flow, one method per state machine step. Every step takes the
-// command row's key (pk, sk@version), re-reads what it needs with
-// ConsistentRead, and is idempotent, so Step Functions may retry it.
-//
-// Ordering. Version v is applied on top of the data row when every version
-// between the data row's version d and v is settled: applied (or later) or
-// failed. Normally d = v-1 and nothing is read beyond the data row.
-//
-// Failure policy: a failed version is skipped. Fail marks the command
-// failed; a failed command is never applied afterwards (Apply returns
-// OutcomeFailed and its own transaction is conditioned on its status not
-// having changed), and its successor applies on top of the last applied
-// version, keeping its own version number in the data row (so data versions
-// can jump, e.g. 1 → 3 when 2 failed, and history holds only applied
-// versions). Fail resumes the waiting successor at once. The alternative —
-// applying the failed command as a no-op marker — would either lose an
-// earlier pending version (a marker at v makes v-1 look applied) or block
-// the chain again until that earlier version settles; skipping needs no
-// extra write and can never leave a successor waiting on a dead
-// predecessor.
-
 // Outcome is the result of Apply.
 type Outcome string
 
@@ -512,8 +491,8 @@ func (s *Service) finish(ctx context.Context, key core.Key, cmd *core.Command) (
 }
 
 // Fail is the fail step: it marks the command failed with cause, publishes
-// a notification and returns the tokens of the successors to resume. See
-// the failure policy above: a command failed before it was applied is never
+// a notification and returns the tokens of the successors to resume. Under
+// the failure policy of the package doc, a command failed before it was applied is never
 // applied, and its successors skip it; one failed after it was applied (a
 // sync handler failed) stays in the data row, and its successors apply on
 // top of it as usual. A finished command is left as it is.
