@@ -2,6 +2,7 @@ package interp
 
 import (
 	"encoding/json"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -173,6 +174,9 @@ func (env *choiceEnv) evalRule(r *asl.ChoiceRule) (bool, error) {
 			return false, runtimeError(env.state, env.entry, "Invalid path '%s': The choice state's condition path references an invalid value.", p)
 		}
 		operand = o
+		if strings.HasPrefix(r.BaseOperator(), "Numeric") {
+			operand = asDouble(operand)
+		}
 	} else {
 		o, err := jsonpath.Decode(r.Value)
 		if err != nil {
@@ -181,6 +185,28 @@ func (env *choiceEnv) evalRule(r *asl.ChoiceRule) (bool, error) {
 		operand = o
 	}
 	return compareChoice(r.BaseOperator(), v, operand), nil
+}
+
+// asDouble reads the value a Numeric*Path operator's path selects the way
+// Jackson's JsonNode.asDouble does: a number as itself, a numeric string
+// as its number, true as 1, and anything else as 0. Evidence: a public
+// suite of Choice cases executed against AWS
+// (Choice.NumericGreaterThanPath / NumericGreaterThanEqualsPath, found by
+// code search) records that 7 > [6] and 8 >= false both match.
+func asDouble(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		return x
+	case string:
+		if f, err := strconv.ParseFloat(strings.TrimSpace(x), 64); err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
+			return json.Number(strconv.FormatFloat(f, 'g', -1, 64))
+		}
+	case bool:
+		if x {
+			return json.Number("1")
+		}
+	}
+	return json.Number("0")
 }
 
 // compareChoice applies a comparison operator; a value of the wrong type

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -587,6 +588,17 @@ func (sr *stateRun) runFail(input any) *StatesError {
 	return res
 }
 
+// noNextState is the failure of a Choice state none of whose rules matched
+// and that has no Default: AWS fails the execution with States.Runtime,
+// "Failed to transition out of the state. The state does not point to a
+// next state." (not States.NoChoiceMatched). Evidence: two public projects
+// that record AWS behaviour, found by code search: a Java emulator
+// ("AWS wording, verified against us-east-1") and a TypeScript suite of
+// Choice cases executed against AWS (expects States.Runtime and that text).
+func (sr *stateRun) noNextState() *StatesError {
+	return sr.rtErr("Failed to transition out of the state. The state does not point to a next state.")
+}
+
 // runChoice runs a Choice state.
 func (sr *stateRun) runChoice(input any) (any, string, *StatesError) {
 	if sr.jsonata {
@@ -616,7 +628,7 @@ func (sr *stateRun) runChoice(input any) (any, string, *StatesError) {
 	}
 	if next == "" {
 		if sr.st.Default == "" {
-			return nil, "", newError(asl.ErrorNoChoiceMatched, fmt.Sprintf("An error occurred while executing the state '%s' (entered at the event id #%d). No choice rule matched and no Default state was specified.", sr.name, sr.entered))
+			return nil, "", sr.noNextState()
 		}
 		next = sr.st.Default
 	}
@@ -681,7 +693,18 @@ func (sr *stateRun) runWait(ctx context.Context, input any) (any, *StatesError) 
 			return nil, serr
 		}
 		n, ok := jsonpath.Int(v)
-		if _, isNum := v.(json.Number); !isNum || !ok {
+		if _, isNum := v.(json.Number); !isNum {
+			ok = false
+		}
+		if str, isStr := v.(string); isStr {
+			// AWS parses the value's text as a long, so a numeric string
+			// such as "3" waits 3 seconds (a public suite of cases run
+			// against AWS, Feature.WaitValidation, notes "AWS coercion of
+			// numeric-looking strings").
+			i, err := strconv.ParseInt(str, 10, 64)
+			n, ok = i, err == nil
+		}
+		if !ok {
 			return nil, sr.rtErr("The SecondsPath parameter cannot be parsed as a long value: %s == %s", st.SecondsPath, plainText(v))
 		}
 		if n < 0 {
@@ -754,7 +777,7 @@ func (sr *stateRun) runChoiceJSONata(input any) (any, string, *StatesError) {
 		}
 	}
 	if sr.st.Default == "" {
-		return nil, "", newError(asl.ErrorNoChoiceMatched, fmt.Sprintf("An error occurred while executing the state '%s' (entered at the event id #%d). No choice rule matched and no Default state was specified.", sr.name, sr.entered))
+		return nil, "", sr.noNextState()
 	}
 	out, serr := sr.jsonataFinish(sr.st.Assign, sr.st.Output, input, states)
 	return out, sr.st.Default, serr

@@ -365,7 +365,7 @@ func TestDistributedMapCSVBatchesAndResultWriter(t *testing.T) {
 }
 
 func TestJSONata(t *testing.T) {
-	_, err := New(mustParse(t, `{"QueryLanguage":"JSONata","StartAt":"A","States":{"A":{"Type":"Pass","Output":"{% $x ~> $y %}","End":true}}}`), Options{})
+	_, err := New(mustParse(t, `{"QueryLanguage":"JSONata","StartAt":"A","States":{"A":{"Type":"Pass","Output":"{% [1,2]^($) %}","End":true}}}`), Options{})
 	if !errors.Is(err, ErrJSONataNotSupported) {
 		t.Errorf("unsupported construct: err = %v", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	mrand "math/rand/v2"
 	"regexp"
 	"sort"
 	"strconv"
@@ -47,6 +48,7 @@ type jenv struct {
 	vars   map[string]any
 	parent *jenv
 	eng    *Engine
+	depth  int // lambda call depth
 }
 
 func (e *jenv) lookup(name string) (any, bool) {
@@ -186,7 +188,7 @@ func jlex(src string) ([]jtok, error) {
 				i = j
 				continue
 			}
-			for _, op := range []string{":=", "!=", "<=", ">=", "..", "=", "<", ">", "+", "-", "*", "/", "%", "&", "?", ":", ".", ",", ";", "(", ")", "[", "]", "{", "}"} {
+			for _, op := range []string{"~>", ":=", "!=", "<=", ">=", "..", "=", "<", ">", "+", "-", "*", "/", "%", "&", "?", ":", ".", ",", ";", "(", ")", "[", "]", "{", "}"} {
 				if strings.HasPrefix(src[i:], op) {
 					toks = append(toks, jtok{kind: "op", text: op})
 					i += len(op)
@@ -258,7 +260,7 @@ func compileJSONata(src string) (jnode, error) {
 
 var jbinPrec = map[string]int{
 	"or": 1, "and": 2,
-	"=": 3, "!=": 3, "<": 3, "<=": 3, ">": 3, ">=": 3, "in": 3,
+	"=": 3, "!=": 3, "<": 3, "<=": 3, ">": 3, ">=": 3, "in": 3, "~>": 3,
 	"&": 4, "+": 4, "-": 4,
 	"*": 5, "/": 5, "%": 5,
 }
@@ -319,6 +321,10 @@ func (p *jparser) expr(minPrec int) (jnode, error) {
 		if err != nil {
 			return nil, err
 		}
+		if op == "~>" {
+			lhs = &jchain{l: lhs, r: rhs}
+			continue
+		}
 		lhs = &jbin{op: op, l: lhs, r: rhs}
 	}
 }
@@ -365,10 +371,7 @@ func (p *jparser) postfix() (jnode, error) {
 			}
 			n = &jfilter{n: n, pred: pred}
 		case p.isOp("("):
-			v, ok := n.(*jvar)
-			if !ok {
-				return nil, &UnsupportedError{Feature: "JSONata: call of a non-function"}
-			}
+			v, _ := n.(*jvar)
 			p.next()
 			var args []jnode
 			for !p.isOp(")") {
@@ -386,10 +389,18 @@ func (p *jparser) postfix() (jnode, error) {
 				}
 			}
 			p.next()
-			if _, ok := jfuncs[v.name]; !ok {
+			if v == nil {
+				n = &jinvoke{fn: n, args: args}
+				continue
+			}
+			if _, ok := jfuncs[v.name]; ok {
+				n = &jcall{name: v.name, args: args}
+				continue
+			}
+			if jsonataStandard[v.name] {
 				return nil, &UnsupportedError{Feature: "JSONata function $" + v.name}
 			}
-			n = &jcall{name: v.name, args: args}
+			n = &jinvoke{fn: n, args: args}
 		default:
 			return n, nil
 		}
@@ -419,6 +430,10 @@ func (p *jparser) primary() (jnode, error) {
 			return &jlit{v: false}, nil
 		case "null":
 			return &jlit{v: nil}, nil
+		case "function":
+			if p.isOp("(") {
+				return p.lambda()
+			}
 		}
 		return &jfield{name: t.text}, nil
 	case "op":
@@ -514,7 +529,55 @@ func (n *jvar) eval(env *jenv, ctx any) (any, error) {
 	if v, ok := env.lookup(n.name); ok {
 		return v, nil
 	}
+	if _, ok := jfuncs[n.name]; ok {
+		return jbuiltin{name: n.name}, nil
+	}
 	return undefined, nil
+}
+
+// lambda parses "function($a, $b) { body }" after the keyword.
+func (p *jparser) lambda() (jnode, error) {
+	p.next() // (
+	var params []string
+	for !p.isOp(")") {
+		t := p.next()
+		if t.kind != "var" {
+			return nil, &UnsupportedError{Feature: "JSONata: lambda parameter " + t.text}
+		}
+		params = append(params, t.text)
+		if p.isOp(",") {
+			p.next()
+			continue
+		}
+		if !p.isOp(")") {
+			return nil, &UnsupportedError{Feature: "JSONata: expected , or ) in a lambda"}
+		}
+	}
+	p.next()
+	if err := p.expect("{"); err != nil {
+		return nil, err
+	}
+	var seq []jnode
+	for !p.isOp("}") {
+		e, err := p.expr(0)
+		if err != nil {
+			return nil, err
+		}
+		seq = append(seq, e)
+		if p.isOp(";") {
+			p.next()
+			continue
+		}
+		if !p.isOp("}") {
+			return nil, &UnsupportedError{Feature: "JSONata: expected ; or } in a lambda"}
+		}
+	}
+	p.next()
+	var body jnode = &jblock{seq: seq}
+	if len(seq) == 1 {
+		body = seq[0]
+	}
+	return &jlambda{params: params, body: body}, nil
 }
 
 type jfield struct{ name string }
@@ -727,7 +790,7 @@ func (n *jcond) eval(env *jenv, ctx any) (any, error) {
 type jblock struct{ seq []jnode }
 
 func (n *jblock) eval(env *jenv, ctx any) (any, error) {
-	inner := &jenv{vars: map[string]any{}, parent: env, eng: env.eng}
+	inner := &jenv{vars: map[string]any{}, parent: env, eng: env.eng, depth: env.depth}
 	var v any = undefined
 	for _, e := range n.seq {
 		var err error
@@ -994,13 +1057,16 @@ func toJSON(v any) any {
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		for k, e := range x {
-			if _, u := e.(undefinedT); !u {
-				out[k] = toJSON(e)
+			if c := toJSON(e); c != undefined {
+				out[k] = c
 			}
 		}
 		return out
 	case *regexp.Regexp:
 		return x.String()
+	case *jclosure, jbuiltin:
+		// A function has no JSON form.
+		return undefined
 	}
 	return v
 }
@@ -1444,8 +1510,14 @@ func init() {
 			return float64(env.eng.opts.Clock.Now().UnixMilli()), nil
 		},
 		// AWS additions.
+		// AWS additions. Arity and argument checks follow a public suite of
+		// JSONata cases executed against AWS (Feature.JSONataBuiltins,
+		// found by code search): extra arguments fail, $partition without a
+		// size returns one chunk, fractional sizes and $range arguments are
+		// truncated, $range has no 1000-item cap, $hash has no length cap but
+		// needs a string, $random takes at most a numeric seed.
 		"parse": func(_ *jenv, a []any) (any, error) {
-			if len(a) == 0 {
+			if len(a) != 1 {
 				return nil, argErr("parse")
 			}
 			s, ok := a[0].(string)
@@ -1459,9 +1531,15 @@ func init() {
 			return fromJSON(v), nil
 		},
 		"range": func(_ *jenv, a []any) (any, error) {
+			if len(a) != 3 {
+				return nil, argErr("range")
+			}
 			f, err := numArgs("range", a, 3)
 			if err != nil {
 				return nil, err
+			}
+			for i := range f {
+				f[i] = math.Trunc(f[i])
 			}
 			if f[2] == 0 || math.Abs((f[1]-f[0])/f[2]) > maxJSONataRange {
 				return nil, argErr("range")
@@ -1476,14 +1554,29 @@ func init() {
 			return out, nil
 		},
 		"partition": func(_ *jenv, a []any) (any, error) {
-			if len(a) < 2 {
+			if len(a) < 1 || len(a) > 2 {
 				return nil, argErr("partition")
 			}
-			size, ok := toFloat(a[1])
-			if !ok || size < 1 {
+			var in []any
+			switch x := a[0].(type) {
+			case []any:
+				in = x
+			case seqT:
+				in = []any(x)
+			default:
 				return nil, argErr("partition")
 			}
-			in := asArray(a[0])
+			size := float64(len(in))
+			if len(a) == 2 {
+				f, ok := toFloat(a[1])
+				if !ok || math.Trunc(f) < 1 {
+					return nil, argErr("partition")
+				}
+				size = math.Trunc(f)
+			}
+			if size < 1 {
+				size = 1
+			}
 			out := []any{}
 			for i := 0; i < len(in); i += int(size) {
 				out = append(out, append([]any{}, in[i:min(i+int(size), len(in))]...))
@@ -1491,7 +1584,7 @@ func init() {
 			return out, nil
 		},
 		"hash": func(_ *jenv, a []any) (any, error) {
-			if len(a) < 1 {
+			if len(a) < 1 || len(a) > 2 {
 				return nil, argErr("hash")
 			}
 			s, ok := a[0].(string)
@@ -1524,9 +1617,29 @@ func init() {
 			}
 			return hex.EncodeToString(sum), nil
 		},
-		"random": func(env *jenv, _ []any) (any, error) { return env.eng.randFloat(), nil },
-		"uuid":   func(env *jenv, _ []any) (any, error) { return env.eng.newID(), nil },
+		"random": func(env *jenv, a []any) (any, error) {
+			switch len(a) {
+			case 0:
+				return env.eng.randFloat(), nil
+			case 1:
+				seed, ok := toFloat(a[0])
+				if !ok {
+					return nil, argErr("random")
+				}
+				// The same seed gives the same number.
+				return mrand.New(mrand.NewPCG(math.Float64bits(seed), 0)).Float64(), nil
+			}
+			return nil, argErr("random")
+		},
+		"uuid": func(env *jenv, a []any) (any, error) {
+			if len(a) != 0 {
+				return nil, argErr("uuid")
+			}
+			return env.eng.newID(), nil
+		},
 	}
+	addHigherOrder()
+	addMoreStandard()
 }
 
 func strFunc(name string, f func(string) string) func(*jenv, []any) (any, error) {

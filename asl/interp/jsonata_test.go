@@ -64,7 +64,9 @@ func TestJSONataExpressions(t *testing.T) {
 }
 
 func TestJSONataUnsupportedConstructs(t *testing.T) {
-	for _, expr := range []string{`$nosuchfn(1)`, `a ~> b`, `$.x ^`} {
+	// A call to an unknown name compiles (it may name a lambda bound at
+	// run time); a standard function this interpreter lacks does not.
+	for _, expr := range []string{`$formatNumber(1, '#')`, `$match('a', /a/)`, `$.x ^`} {
 		if _, err := compileJSONata(expr); err == nil {
 			t.Errorf("%s: compiled, want an error", expr)
 		}

@@ -266,6 +266,16 @@ func (ps *parser) segments(inFilter bool) ([]segment, error) {
 			segs = append(segs, seg)
 		case c == '.':
 			ps.pos++
+			if ps.peek() == '[' {
+				// Jayway JsonPath (which AWS uses) accepts a bracket
+				// step after a dot: "$.['a']", "$.[?(@.x)]".
+				s, err := ps.bracket()
+				if err != nil {
+					return nil, err
+				}
+				segs = append(segs, s)
+				continue
+			}
 			if ps.peek() == '*' {
 				ps.pos++
 				segs = append(segs, segment{kind: segWildcard})
