@@ -18,7 +18,7 @@ func TestRun(t *testing.T) {
 	cases := filepath.Join(dir, "cases.jsonl")
 	lines := `{"id":"ok","definition":{"StartAt":"A","States":{"A":{"Type":"Pass","Result":1,"End":true}}},"input":{},"expected":{"status":"SUCCEEDED","output":1},"exact":true}
 {"id":"bad","definition":{"StartAt":"A","States":{"A":{"Type":"Pass","Result":2,"End":true}}},"input":{},"expected":{"status":"SUCCEEDED","output":1},"exact":true}
-{"id":"jsonata","definition":{"QueryLanguage":"JSONata","StartAt":"A","States":{"A":{"Type":"Pass","Output":"{% $a ~> $b %}","End":true}}},"input":{},"expected":{"status":"SUCCEEDED","output":{}},"features":["QueryLanguage=JSONata"]}
+{"id":"jsonata","definition":{"QueryLanguage":"JSONata","StartAt":"A","States":{"A":{"Type":"Pass","Output":"{% [1,2]^($) %}","End":true}}},"input":{},"expected":{"status":"SUCCEEDED","output":{}},"features":["QueryLanguage=JSONata"]}
 `
 	if err := os.WriteFile(cases, []byte(lines), 0o600); err != nil {
 		t.Fatal(err)

@@ -96,8 +96,12 @@ func RunFile(ctx context.Context, path string, opts Options) (Summary, error) {
 }
 
 // ReadCases reads the cases of a JSONL stream.
-func ReadCases(r io.Reader) ([]Case, error) {
-	var cases []Case
+func ReadCases(r io.Reader) ([]Case, error) { return readJSONL[Case](r, "line") }
+
+// readJSONL reads a JSON Lines stream of T, skipping blank lines; what
+// names a line in errors.
+func readJSONL[T any](r io.Reader, what string) ([]T, error) {
+	var out []T
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 64<<20)
 	line := 0
@@ -107,13 +111,13 @@ func ReadCases(r io.Reader) ([]Case, error) {
 		if text == "" {
 			continue
 		}
-		var c Case
-		if err := json.Unmarshal([]byte(text), &c); err != nil {
-			return nil, fmt.Errorf("conformance: line %d: %w", line, err)
+		var v T
+		if err := json.Unmarshal([]byte(text), &v); err != nil {
+			return nil, fmt.Errorf("conformance: %s %d: %w", what, line, err)
 		}
-		cases = append(cases, c)
+		out = append(out, v)
 	}
-	return cases, sc.Err()
+	return out, sc.Err()
 }
 
 // Run runs every case of a JSONL stream.

@@ -1,11 +1,9 @@
 package conformance
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/stepcqrs/stepcqrs/asl/interp"
@@ -28,26 +26,18 @@ type ExternalResult struct {
 // ReadExternalResults reads an outcome file (JSON Lines of ExternalResult),
 // keyed by case id. A repeated id is an error.
 func ReadExternalResults(r io.Reader) (map[string]ExternalResult, error) {
-	out := make(map[string]ExternalResult)
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 1<<20), 64<<20)
-	line := 0
-	for sc.Scan() {
-		line++
-		text := strings.TrimSpace(sc.Text())
-		if text == "" {
-			continue
-		}
-		var res ExternalResult
-		if err := json.Unmarshal([]byte(text), &res); err != nil {
-			return nil, fmt.Errorf("conformance: results line %d: %w", line, err)
-		}
+	results, err := readJSONL[ExternalResult](r, "results line")
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]ExternalResult, len(results))
+	for i, res := range results {
 		if _, dup := out[res.ID]; dup {
-			return nil, fmt.Errorf("conformance: results line %d: case %q appears twice", line, res.ID)
+			return nil, fmt.Errorf("conformance: result %d: case %q appears twice", i+1, res.ID)
 		}
 		out[res.ID] = res
 	}
-	return out, sc.Err()
+	return out, nil
 }
 
 // Grade judges an external result by the rules RunCase applies to the
