@@ -169,7 +169,7 @@ func TestItemSize(t *testing.T) {
 	it["n"] = &types.AttributeValueMemberN{Value: "12345"}
 	it["m"] = &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"k": &types.AttributeValueMemberBOOL{Value: true}}}
 	// n: 1 + (5+1)/2+1 = 5; m: 1 + 3 + (1+1+1) = 7
-	if got := awsadapter.ItemSize(it); got != 9+5+7 {
+	if got := core.ItemSize(it); got != 9+5+7 {
 		t.Fatalf("ItemSize = %d, want 21", got)
 	}
 }

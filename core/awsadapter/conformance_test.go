@@ -2,9 +2,6 @@ package awsadapter_test
 
 import (
 	"context"
-	"flag"
-	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -23,24 +20,7 @@ import (
 	"github.com/stepcqrs/stepcqrs/localstack/endpointtest"
 )
 
-// motoSkips are the conformance subtests that cannot pass on moto 5.2.1
-// because moto diverges from AWS, not because of the adapter:
-//
-//   - moto rejects items over 405,000 bytes (dynamodb/models/dynamo_type.py),
-//     AWS only over 400 KB = 409,600 bytes, so a 408,576-byte item that AWS
-//     stores is refused by moto.
-var motoSkips = []string{
-	"TestDynamoDBItemStoreConformance/Size/item_under_MaxItemBytes_is_stored",
-}
-
-func TestMain(m *testing.M) {
-	flag.Parse()
-	if endpointtest.UsesMoto() && flag.Lookup("test.skip").Value.String() == "" {
-		_ = flag.Set("test.skip", strings.Join(motoSkips, "|"))
-		fmt.Fprintf(os.Stderr, "awsadapter: on moto, skipping subtests where moto diverges from AWS: %s\n", strings.Join(motoSkips, ", "))
-	}
-	endpointtest.Main(m)
-}
+func TestMain(m *testing.M) { endpointtest.Main(m) }
 
 // waitingDefinition is a state machine whose executions stay RUNNING: they
 // wait on a task token for an hour. moto (execution disabled) never runs

@@ -4,7 +4,7 @@
 //
 //   - Store (core.ItemStore): DynamoDB semantics — conditions, atomic
 //     counters, byte-ordered sort keys, 1 MB query pages, transactions,
-//     item sizes counted as DynamoDB counts them (ItemSize), numbers
+//     item sizes counted as DynamoDB counts them (core.ItemSize), numbers
 //     normalized as DynamoDB stores them — plus DynamoDB Streams: a table
 //     with a stream emits events.DynamoDBEventRecord values to subscribers
 //     (Subscribe), synchronously and in commit order; ExpireItems plays

@@ -325,11 +325,11 @@ func (s *Store) record(t *table, c change) events.DynamoDBEventRecord {
 	size := len(c.key.PK) + len(c.key.SK) + 4
 	if c.new != nil && (c.view == StreamNewImage || c.view == StreamNewAndOldImages) {
 		sr.NewImage = core.ToStreamImage(c.new)
-		size += ItemSize(c.new)
+		size += core.ItemSize(c.new)
 	}
 	if c.old != nil && (c.view == StreamOldImage || c.view == StreamNewAndOldImages) {
 		sr.OldImage = core.ToStreamImage(c.old)
-		size += ItemSize(c.old)
+		size += core.ItemSize(c.old)
 	}
 	sr.SizeBytes = int64(size)
 	var who *events.DynamoDBUserIdentity
@@ -436,7 +436,7 @@ func (s *Store) Put(ctx context.Context, tbl string, item core.Item, cond core.C
 	if err != nil {
 		return err
 	}
-	if size := ItemSize(it); size > core.MaxItemBytes {
+	if size := core.ItemSize(it); size > core.MaxItemBytes {
 		return tooLarge(tbl, k, size)
 	}
 	at := s.now()
@@ -512,7 +512,7 @@ func applyUpdate(tbl string, k core.Key, old core.Item, upd core.Update) (core.I
 		}
 		next[n] = &types.AttributeValueMemberN{Value: sum}
 	}
-	if size := ItemSize(next); size > core.MaxItemBytes {
+	if size := core.ItemSize(next); size > core.MaxItemBytes {
 		return nil, tooLarge(tbl, k, size)
 	}
 	return next, nil
@@ -651,7 +651,7 @@ func (s *Store) Query(ctx context.Context, tbl string, q core.Query) (core.Page,
 			break
 		}
 		it := p.items[sks[i]]
-		size := ItemSize(it)
+		size := core.ItemSize(it)
 		if bytes+size > MaxPageBytes && len(page.Items) > 0 {
 			break
 		}
@@ -709,7 +709,7 @@ func (s *Store) Transact(ctx context.Context, ops []core.TxOp) error {
 			if err != nil {
 				return fmt.Errorf("op %d: %w", i, err)
 			}
-			if size := ItemSize(it); size > core.MaxItemBytes {
+			if size := core.ItemSize(it); size > core.MaxItemBytes {
 				return fmt.Errorf("op %d: %w", i, tooLarge(op.Table, pk, size))
 			}
 			puts[i], k = it, pk
@@ -819,7 +819,7 @@ func (s *Store) BatchWrite(ctx context.Context, tbl string, puts []core.Item, de
 		if err != nil {
 			return fmt.Errorf("put %d: %w", i, err)
 		}
-		if size := ItemSize(it); size > core.MaxItemBytes {
+		if size := core.ItemSize(it); size > core.MaxItemBytes {
 			return fmt.Errorf("put %d: %w", i, tooLarge(tbl, k, size))
 		}
 		items[i], keys[i] = it, k
