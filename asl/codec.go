@@ -452,6 +452,12 @@ func (r *ChoiceRule) encodeKeys() ([]kv, string, error) {
 // the wrong type, bad transitions) is kept in the model and reported by
 // Validate. Parse followed by json.Marshal reproduces the definition.
 func Parse(data []byte) (*StateMachine, error) {
+	if len(bytes.TrimSpace(data)) == 0 {
+		// AWS answers a blank definition with a location-less schema error.
+		return nil, &ValidationError{
+			Problems: []Problem{{Code: CodeSchema, Message: "Definition must be a valid JSON object"}},
+		}
+	}
 	sm := new(StateMachine)
 	if err := json.Unmarshal(data, sm); err != nil {
 		return nil, &ValidationError{

@@ -43,8 +43,12 @@ type Problem struct {
 	Message string
 }
 
-// String formats the problem as AWS does: "CODE: message at /location".
+// String formats the problem as AWS does: "CODE: message at /location", or
+// "CODE: message" when the problem has no location.
 func (p Problem) String() string {
+	if p.Location == "" {
+		return p.Code + ": " + p.Message
+	}
 	return p.Code + ": " + p.Message + " at " + p.Location
 }
 

@@ -10,6 +10,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/stepcqrs/stepcqrs/asl/intrinsic"
 )
 
 // Workflow types, for WithWorkflowType.
@@ -39,6 +41,9 @@ func Validate(sm *StateMachine, opts ...ValidateOption) error {
 		opt(&o)
 	}
 	v := &validator{opts: o}
+	if sm != nil {
+		v.topJSONata = sm.QueryLanguage == QueryLanguageJSONata
+	}
 	if sm == nil {
 		v.add(CodeSchema, "/", "The state machine definition is null")
 		return v.err()
@@ -75,6 +80,9 @@ const (
 type validator struct {
 	opts     validateOptions
 	problems []Problem
+	// topJSONata is set when the top-level QueryLanguage is JSONata; no
+	// state may then set QueryLanguage back to JSONPath.
+	topJSONata bool
 }
 
 func (v *validator) add(code, loc, format string, args ...any) {
@@ -128,12 +136,14 @@ func escape(s string) string {
 
 func (v *validator) machine(sm *StateMachine, loc string, kind machineKind, ql string) {
 	v.extra(loc, sm.Extra, infoOf(reflect.TypeFor[StateMachine]()).byName)
+	// AWS lists States before StartAt when both are missing (recorded by
+	// ValidateStateMachineDefinition for "{}").
 	var missing []string
-	if sm.StartAt == "" {
-		missing = append(missing, "StartAt")
-	}
 	if sm.States == nil {
 		missing = append(missing, "States")
+	}
+	if sm.StartAt == "" {
+		missing = append(missing, "StartAt")
 	}
 	if len(missing) > 0 {
 		v.add(CodeSchema, loc, "These fields are required: [%s]", strings.Join(missing, ", "))
@@ -291,6 +301,9 @@ var stateTypes = "[Task, Wait, Pass, Succeed, Fail, Choice, Parallel, Map]"
 func (v *validator) state(sm *StateMachine, name string, st *State, loc, parentQL string) {
 	v.extra(loc, st.Extra, infoOf(reflect.TypeFor[State]()).byName)
 	v.queryLanguage(st.QueryLanguage, loc+"/QueryLanguage")
+	if v.topJSONata && st.QueryLanguage == QueryLanguageJSONPath {
+		v.add(CodeSchema, loc, "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine")
+	}
 	ql := parentQL
 	if st.QueryLanguage != "" {
 		ql = st.QueryLanguage
@@ -419,6 +432,12 @@ func (v *validator) refPath(p, loc, field string) {
 func (v *validator) pathOrIntrinsic(val, loc, field string) {
 	var err error
 	if isStatesCall(val) {
+		if c, perr := intrinsic.Parse(val); perr == nil && !legalEscapes(c) {
+			// AWS reports this at the object holding the field, as a schema error.
+			v.add(CodeSchema, loc[:strings.LastIndexByte(loc, '/')],
+				"The value for the field '%s' must be a valid JSONPath or a valid intrinsic function call", field)
+			return
+		}
 		if err = CheckIntrinsic(val); err != nil {
 			v.add(CodeInvalidIntrinsic, loc, "The value for the field '%s' must be a valid intrinsic function call: %v", field, err)
 		}
@@ -427,6 +446,34 @@ func (v *validator) pathOrIntrinsic(val, loc, field string) {
 	if err = CheckPath(val); err != nil {
 		v.add(CodeInvalidPath, loc, "The value for the field '%s' must be a valid JSONPath or a valid intrinsic function call: %v", field, err)
 	}
+}
+
+// legalEscapes reports whether the string literals of c (and of its nested
+// calls) are free of the escape sequence AWS was recorded rejecting at
+// CreateStateMachine, \" . The documentation lists only \' \{ \} and \\,
+// but rejecting the other undocumented escapes (\n, say) without a record of
+// AWS doing so would risk refusing a definition AWS deploys; a miss costs
+// less than a false rejection.
+func legalEscapes(c *intrinsic.Call) bool {
+	for _, a := range c.Args {
+		switch a.Kind {
+		case intrinsic.ArgCall:
+			if !legalEscapes(a.Call) {
+				return false
+			}
+		case intrinsic.ArgLiteral:
+			for i := 0; i < len(a.Raw); i++ {
+				if a.Raw[i] != '\\' {
+					continue
+				}
+				if i+1 < len(a.Raw) && a.Raw[i+1] == '"' {
+					return false
+				}
+				i++
+			}
+		}
+	}
+	return true
 }
 
 // template checks the ".$" fields of a JSONPath payload template.

@@ -128,3 +128,120 @@ func TestCheckIntrinsic(t *testing.T) {
 		}
 	}
 }
+
+// TestIntrinsicEscapes covers the escape sequences allowed in the string
+// literals of intrinsic functions. The AWS Step Functions developer guide
+// ("Intrinsic functions", reserved characters) lists \' \{ \} and \\ as the
+// escape sequences. AWS rejected \" at CreateStateMachine, recorded
+// 2025-02-02 in LocalStack's test_base_scenarios.snapshot.json
+// (test_illegal_escapes[ESCAPE_SEQUENCES_ILLEGAL_INTRINSIC_FUNCTION] and
+// [..._2]) with "SCHEMA_VALIDATION_FAILED: The value for the field 'parsed.$'
+// must be a valid JSONPath or a valid intrinsic function call at
+// /States/IntrinsicEscape/Parameters"; the same snapshot shows AWS accepting
+// such a string under a Pass state's Result, which is not a template.
+func TestIntrinsicEscapes(t *testing.T) {
+	const awsMsg = "SCHEMA_VALIDATION_FAILED: The value for the field 'parsed.$' must be a valid JSONPath or a valid intrinsic function call at /States/IntrinsicEscape/Parameters"
+	tests := []struct {
+		name string
+		call string // JSON string body (escaped for JSON)
+		want string // "" when valid
+	}{
+		{"aws escaped double quote in StringToJson", `States.StringToJson('{\"text\":\"An \\\"escaped double quote\\\" here\"}')`, awsMsg},
+		{"aws escaped double quote in Format", `States.Format('He said, \\\"Hello, {}!\\\"', 'Test \\\"Name\\\" Here')`, awsMsg},
+		{"nested call", `States.Array(States.Format('\\\"{}', 1))`, awsMsg},
+		// Undocumented, but no record of AWS rejecting it: accepted rather
+		// than risk refusing a definition AWS deploys.
+		{"undocumented escape", `States.Format('a\\x', 'b')`, ""},
+		{"documented escapes", `States.Format('it\\'s \\{\\} a \\\\ {}', $.a)`, ""},
+		{"plain double quotes", `States.StringToJson('{\"a\":1}')`, ""},
+		{"path argument", `States.Format('{}', $.a)`, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			def := `{"StartAt":"IntrinsicEscape","States":{"IntrinsicEscape":{"Type":"Pass","Parameters":{"parsed.$":"` + tc.call + `"},"End":true}}}`
+			sm, err := Parse([]byte(def))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = Validate(sm)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("Validate: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("Validate = %v, want %q", err, tc.want)
+			}
+		})
+	}
+	// Not a template: AWS accepted this under Result.
+	def := `{"StartAt":"R","States":{"R":{"Type":"Pass","Result":{"not_an_intrinsic_function.$":"States.StringToJson('{\"text\":\"An \\\"escaped double quote\\\" here\"}')"},"End":true}}}`
+	if _, err := ParseAndValidate([]byte(def)); err != nil {
+		t.Errorf("Result: %v", err)
+	}
+}
+
+// TestQueryLanguageDowngrade: a state may not set QueryLanguage to JSONPath
+// when the whole machine is JSONata. AWS's ValidateStateMachineDefinition
+// responses recorded 2025-10-19 in LocalStack's
+// test_sfn_api_validation.snapshot.json: INVALID_DOWNGRADE_QUERY_LANGUAGE
+// (top-level JSONata, Pass with JSONPath) failed with this message at
+// /States/Pass; VALID_QUERY_LANGUAGE_PASS (top-level JSONPath, JSONata Map,
+// inner Pass back to JSONPath) passed.
+func TestQueryLanguageDowngrade(t *testing.T) {
+	const msg = "SCHEMA_VALIDATION_FAILED: 'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine at /States/Pass"
+	tests := []struct {
+		name, def, want string
+	}{
+		{"aws downgrade", `{"StartAt":"Pass","States":{"Pass":{"Type":"Pass","End":true,"QueryLanguage":"JSONPath"}},"QueryLanguage":"JSONata"}`, msg},
+		{"aws nested back to JSONPath under JSONPath top", `{"StartAt":"Map","QueryLanguage":"JSONPath","States":{"Map":{"Type":"Map","QueryLanguage":"JSONata","ItemProcessor":{"ProcessorConfig":{"Mode":"INLINE"},"StartAt":"Pass","States":{"Pass":{"QueryLanguage":"JSONPath","Type":"Pass","End":true}}},"End":true}}}`, ""},
+		{"same language restated", `{"StartAt":"Pass","States":{"Pass":{"Type":"Pass","End":true,"QueryLanguage":"JSONata"}},"QueryLanguage":"JSONata"}`, ""},
+		{"upgrade", `{"StartAt":"Pass","States":{"Pass":{"Type":"Pass","End":true,"QueryLanguage":"JSONata"}}}`, ""},
+		{"nested downgrade", `{"QueryLanguage":"JSONata","StartAt":"P","States":{"P":{"Type":"Parallel","Branches":[{"StartAt":"Pass","States":{"Pass":{"Type":"Pass","QueryLanguage":"JSONPath","End":true}}}],"End":true}}}`,
+			"'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine at /States/P/Branches/0/States/Pass"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseAndValidate([]byte(tc.def))
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("Validate: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("Validate = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestRequiredTopLevelOrder: for "{}" AWS answered "These fields are
+// required: [States, StartAt]" at / (ValidateStateMachineDefinition,
+// recorded 2025-10-19 in LocalStack's test_sfn_api_validation.snapshot.json,
+// EMPTY_DICT).
+func TestRequiredTopLevelOrder(t *testing.T) {
+	tests := []struct{ def, want string }{
+		{`{}`, "SCHEMA_VALIDATION_FAILED: These fields are required: [States, StartAt] at /"},
+		{`{"States":{"A":{"Type":"Succeed"}}}`, "SCHEMA_VALIDATION_FAILED: These fields are required: [StartAt] at /"},
+		{`{"StartAt":"A"}`, "SCHEMA_VALIDATION_FAILED: These fields are required: [States] at /"},
+	}
+	for _, tc := range tests {
+		_, err := ParseAndValidate([]byte(tc.def))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got %v, want %q", tc.def, err, tc.want)
+		}
+	}
+}
+
+// TestBlankDefinition: for the definition " " AWS answered
+// SCHEMA_VALIDATION_FAILED "Definition must be a valid JSON object" with no
+// location (ValidateStateMachineDefinition, recorded 2025-10-19 in
+// LocalStack's test_sfn_api_validation.snapshot.json, EMPTY_STRING).
+func TestBlankDefinition(t *testing.T) {
+	const want = "Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: Definition must be a valid JSON object'"
+	for _, def := range []string{"", " ", "\n\t "} {
+		_, err := Parse([]byte(def))
+		if err == nil || err.Error() != want || !errors.Is(err, ErrInvalidDefinition) {
+			t.Errorf("Parse(%q) = %v, want %q", def, err, want)
+		}
+	}
+	if _, err := Parse([]byte("not a definition")); err == nil || !strings.Contains(err.Error(), "INVALID_JSON_DESCRIPTION") {
+		t.Errorf("Parse(not JSON) = %v", err)
+	}
+}
