@@ -184,7 +184,7 @@ func (d *Dispatcher) dynamoDB(ctx context.Context, log *slog.Logger, recs []json
 	var lastARN, lastTable string
 	lastErr := error(&ARNError{Want: "a stream ARN"}) // until one is parsed
 	for i, raw := range recs {
-		ds, err := decodeStream(raw)
+		ds, err := decodeStreamJSON(raw, true) // detect validated the payload
 		sr := streamRecord{index: i, rec: ds.rec, keys: ds.keys, newItem: ds.newItem, oldItem: ds.oldItem}
 		seq := sr.rec.Change.SequenceNumber
 		if err != nil {

@@ -88,9 +88,14 @@ var recordsPrefix = []byte(`{"Records"`)
 
 func detect(payload json.RawMessage) (detected, error) {
 	var d detected
-	// Fast path for the batches AWS sends, {"Records":[…]}: one decoding
-	// pass instead of two. Anything unusual takes the general path.
+	// Fast path for the batches AWS sends, {"Records":[…]}: scanRecords
+	// splits the array without decoding it, else one decoding pass instead
+	// of two. Anything unusual takes the general path.
 	if bytes.HasPrefix(bytes.TrimLeft(payload, " \t\r\n"), recordsPrefix) {
+		if recs, ok := scanRecords(payload); ok {
+			d.records = recs
+			return d, d.classifyRecords()
+		}
 		var top struct {
 			Records []json.RawMessage `json:"Records"`
 		}
@@ -156,13 +161,16 @@ func (d *detected) classifyRecords() error {
 	seen := map[Source]bool{}
 	var unknown []string
 	for _, rec := range d.records {
-		var p recordProbe
-		if err := json.Unmarshal(rec, &p); err != nil {
-			continue // a malformed record of the batch's source
-		}
-		name := p.Lower
-		if name == "" {
-			name = p.Upper
+		name, ok := scanEventSource(rec)
+		if !ok {
+			var p recordProbe
+			if err := json.Unmarshal(rec, &p); err != nil {
+				continue // a malformed record of the batch's source
+			}
+			name = p.Lower
+			if name == "" {
+				name = p.Upper
+			}
 		}
 		if s, ok := recordSources[name]; ok {
 			seen[s] = true

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -49,7 +50,14 @@ type decodedStream struct {
 // goes through map[string]interface{} for every value and panics on some
 // malformed sets). The parser is strict: one type per value, known type
 // names, strings where strings belong, standard base64, NULL true.
-func decodeStream(raw json.RawMessage) (ds decodedStream, err error) {
+func decodeStream(raw json.RawMessage) (decodedStream, error) {
+	return decodeStreamJSON(raw, json.Valid(raw))
+}
+
+// decodeStreamJSON is decodeStream; valid tells that raw is known to be
+// valid JSON (the records split by detect are), which lets the plain
+// records skip encoding/json (see scanStreamRecord).
+func decodeStreamJSON(raw json.RawMessage, valid bool) (ds decodedStream, err error) {
 	defer func() {
 		if r := recover(); r != nil { // defence in depth: the parser must not panic
 			ds, err = decodedStream{}, &MalformedError{Source: SourceDynamoDB, Record: -1, What: "record",
@@ -57,8 +65,11 @@ func decodeStream(raw json.RawMessage) (ds decodedStream, err error) {
 		}
 	}()
 	var w wireStreamRecord
-	if err := json.Unmarshal(raw, &w); err != nil {
-		return decodedStream{}, &MalformedError{Source: SourceDynamoDB, Record: -1, What: "record", Err: err}
+	if !valid || !scanStreamRecord(raw, &w) {
+		w = wireStreamRecord{}
+		if err := json.Unmarshal(raw, &w); err != nil {
+			return decodedStream{}, &MalformedError{Source: SourceDynamoDB, Record: -1, What: "record", Err: err}
+		}
 	}
 	for _, img := range []struct {
 		what string
@@ -101,8 +112,9 @@ const maxAttributeDepth = 64
 // images) into SDK values. Its input has passed encoding/json, so it is
 // valid JSON; the parser still checks every byte it relies on.
 type imageParser struct {
-	b []byte
-	i int
+	b    []byte
+	i    int
+	path []pathPart // of the value being parsed
 }
 
 var errSyntax = errors.New("unexpected JSON")
@@ -116,7 +128,7 @@ func parseImage(raw json.RawMessage) (map[string]types.AttributeValue, error) {
 	if p.literal("null") {
 		return nil, nil
 	}
-	m, err := p.item(0, "")
+	m, err := p.item(0)
 	if err != nil {
 		return nil, err
 	}
@@ -190,13 +202,34 @@ func at(path, key string) string {
 	return path + "." + key
 }
 
+// pathPart is a part of the path of the value being parsed: a key, or a
+// list index.
+type pathPart struct {
+	key   string
+	index int // a list index, or -1 for key
+}
+
+// pathString is the path of the value being parsed, e.g.
+// "attributes.items[2]", built only for an error.
+func (p *imageParser) pathString() string {
+	path := ""
+	for _, part := range p.path {
+		if part.index >= 0 {
+			path += "[" + strconv.Itoa(part.index) + "]"
+		} else {
+			path = at(path, part.key)
+		}
+	}
+	return path
+}
+
 // item parses {"name": value, …}.
-func (p *imageParser) item(depth int, path string) (map[string]types.AttributeValue, error) {
+func (p *imageParser) item(depth int) (map[string]types.AttributeValue, error) {
 	if depth > maxAttributeDepth {
-		return nil, &AttributeError{Path: path, Err: errors.New("nested too deeply")}
+		return nil, &AttributeError{Path: p.pathString(), Err: errors.New("nested too deeply")}
 	}
 	if !p.consume('{') {
-		return nil, &AttributeError{Path: path, Err: errors.New("want an object of attribute values")}
+		return nil, &AttributeError{Path: p.pathString(), Err: errors.New("want an object of attribute values")}
 	}
 	m := map[string]types.AttributeValue{}
 	if p.consume('}') {
@@ -205,9 +238,11 @@ func (p *imageParser) item(depth int, path string) (map[string]types.AttributeVa
 	for {
 		k, ok := p.str()
 		if !ok || !p.consume(':') {
-			return nil, &AttributeError{Path: path, Err: errSyntax}
+			return nil, &AttributeError{Path: p.pathString(), Err: errSyntax}
 		}
-		v, err := p.value(depth, at(path, k))
+		p.path = append(p.path, pathPart{key: k, index: -1})
+		v, err := p.value(depth)
+		p.path = p.path[:len(p.path)-1]
 		if err != nil {
 			return nil, err
 		}
@@ -216,15 +251,43 @@ func (p *imageParser) item(depth int, path string) (map[string]types.AttributeVa
 			return m, nil
 		}
 		if !p.consume(',') {
-			return nil, &AttributeError{Path: path, Err: errSyntax}
+			return nil, &AttributeError{Path: p.pathString(), Err: errSyntax}
 		}
 	}
 }
 
+// attrTypeNames interns the attribute type names.
+var attrTypeNames = map[string]string{
+	"S": "S", "N": "N", "B": "B", "BOOL": "BOOL", "NULL": "NULL",
+	"M": "M", "L": "L", "SS": "SS", "NS": "NS", "BS": "BS",
+}
+
+// typeName is str for the type of an attribute value, without allocating
+// for the known type names.
+func (p *imageParser) typeName() (string, bool) {
+	if p.peek() != '"' {
+		return "", false
+	}
+	start := p.i + 1
+	for j := start; j < len(p.b) && j <= start+len("BOOL"); j++ {
+		switch p.b[j] {
+		case '"':
+			if typ, ok := attrTypeNames[string(p.b[start:j])]; ok {
+				p.i = j + 1
+				return typ, true
+			}
+			return p.str()
+		case '\\':
+			return p.str()
+		}
+	}
+	return p.str()
+}
+
 // value parses {"TYPE": …}.
-func (p *imageParser) value(depth int, path string) (types.AttributeValue, error) {
+func (p *imageParser) value(depth int) (types.AttributeValue, error) {
 	fail := func(format string, args ...any) (types.AttributeValue, error) {
-		return nil, &AttributeError{Path: path, Err: fmt.Errorf(format, args...)}
+		return nil, &AttributeError{Path: p.pathString(), Err: fmt.Errorf(format, args...)}
 	}
 	if depth > maxAttributeDepth {
 		return fail("nested too deeply")
@@ -232,7 +295,7 @@ func (p *imageParser) value(depth int, path string) (types.AttributeValue, error
 	if !p.consume('{') {
 		return fail("want an attribute value object such as {\"S\": \"…\"}")
 	}
-	typ, ok := p.str()
+	typ, ok := p.typeName()
 	if !ok || !p.consume(':') {
 		if p.consume('}') {
 			return fail("attribute value without a type")
@@ -272,7 +335,7 @@ func (p *imageParser) value(depth int, path string) (types.AttributeValue, error
 		}
 		v = &types.AttributeValueMemberNULL{Value: true}
 	case "M":
-		m, err := p.item(depth+1, path)
+		m, err := p.item(depth + 1)
 		if err != nil {
 			return nil, err
 		}
@@ -284,7 +347,9 @@ func (p *imageParser) value(depth int, path string) (types.AttributeValue, error
 		l := []types.AttributeValue{}
 		if !p.consume(']') {
 			for {
-				e, err := p.value(depth+1, fmt.Sprintf("%s[%d]", path, len(l)))
+				p.path = append(p.path, pathPart{index: len(l)})
+				e, err := p.value(depth + 1)
+				p.path = p.path[:len(p.path)-1]
 				if err != nil {
 					return nil, err
 				}
