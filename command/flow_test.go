@@ -1,6 +1,7 @@
 package command_test
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -273,14 +274,41 @@ func TestNotificationFailureIsReported(t *testing.T) {
 	e.topic.fail = errors.New("sns down")
 	k := key("n")
 	c := e.publish(t, command.Input{PK: k.PK, SK: k.SK, Name: "n"})
+	c2 := e.publish(t, command.Input{PK: k.PK, SK: k.SK, Version: 1, Name: "n2"})
+	if r := e.apply(t, c2.Key()); r.Outcome != command.OutcomeWait {
+		t.Fatalf("Apply(v2) = %+v, want wait", r)
+	}
+	if _, err := e.svc.RegisterWaitToken(ctx, c2.Key(), "t2"); err != nil {
+		t.Fatal(err)
+	}
 	e.apply(t, c.Key())
 	if _, err := e.svc.Finish(ctx, c.Key()); err == nil || !strings.Contains(err.Error(), "sns down") {
 		t.Fatalf("Finish: %v", err)
 	}
-	// The retry succeeds and is idempotent.
+	// The retry (Step Functions retries the failed step) publishes the
+	// notification and hands back the waiter's token, although the
+	// command is already marked finished.
 	e.topic.fail = nil
-	if _, err := e.svc.Finish(ctx, c.Key()); err != nil {
+	r, err := e.svc.Finish(ctx, c.Key())
+	if err != nil {
 		t.Fatal(err)
+	}
+	if fmt.Sprint(r.Tokens) != "[t2]" {
+		t.Fatalf("retried Finish resumes %v, want [t2]", r.Tokens)
+	}
+	msgs := e.topic.messages()
+	if len(msgs) != 1 {
+		t.Fatalf("%d notifications after the retry, want 1: %q", len(msgs), msgs)
+	}
+	var note command.Notification
+	if err := json.Unmarshal([]byte(msgs[0]), &note); err != nil {
+		t.Fatal(err)
+	}
+	if note.Version != 1 || note.Status != core.StatusFinished || note.ID != c.ID {
+		t.Fatalf("notification %+v", note)
+	}
+	if got, _ := e.svc.GetCommand(ctx, k, 1); got.Status != core.StatusFinished {
+		t.Fatalf("status %s", got.Status)
 	}
 }
 
@@ -376,19 +404,77 @@ func TestSyncRefusesUnappliedCommand(t *testing.T) {
 func TestResync(t *testing.T) {
 	h := &handler{name: "h"}
 	e := newEnv(t, withHandlers(h))
+	ictx := core.NewContext(ctx, core.Invoke{RequestID: "req-r", UserID: "user-r", SourceIP: "192.0.2.7"})
 	for i := 0; i < 120; i++ {
 		k := key(fmt.Sprintf("r%03d", i))
-		if _, err := e.svc.PublishSync(ctx, command.Input{PK: k.PK, SK: k.SK, Name: "n"}); err != nil {
+		if _, err := e.svc.PublishSync(ictx, command.Input{PK: k.PK, SK: k.SK, Name: "n", Seq: 5, Attributes: core.Attributes{"i": i}}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	h.ups = nil
+	// r000 gets a second version: its replay is of version 2.
+	if _, err := e.svc.PublishSync(ctx, command.Input{PK: "ORDER#acme", SK: "ORDER#r000", Version: 1, Name: "n2", Seq: 6, Attributes: core.Attributes{"i": 1000}}); err != nil {
+		t.Fatal(err)
+	}
+	want, err := e.svc.GetCommand(ctx, key("r000"), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := e.svc.GetCommand(ctx, key("r000"), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.ups, h.cmds = nil, nil
 	n, err := e.svc.Resync(ctx, "ORDER#acme")
-	if err != nil || n != 120 || len(h.ups) != 120 || h.ups[0] != "ORDER#r000@0000000001" {
+	if err != nil || n != 120 || len(h.ups) != 120 || h.ups[0] != "ORDER#r000@0000000002" || h.ups[1] != "ORDER#r001@0000000001" {
 		t.Fatalf("Resync = %d, %v; ups %d", n, err, len(h.ups))
+	}
+	// The replayed command is rebuilt from the data row: every field the
+	// handler may project is the command's.
+	got := h.cmds[0]
+	if got.PK != want.PK || got.SK != want.SK || got.ID != want.ID || got.Code != "r000" || got.Type != "ORDER" ||
+		got.TenantCode != "acme" || got.Name != "n2" || got.Version != 2 || got.Seq != 6 ||
+		got.Status != core.StatusFinished || fmt.Sprint(got.Attributes["i"]) != "1000" {
+		t.Fatalf("replayed %+v, want %+v", got, want)
+	}
+	d := e.data(t, "r000")
+	if !got.CreatedAt.Equal(first.CreatedAt) || got.CreatedBy != "user-r" || got.CreatedIP != "192.0.2.7" ||
+		!got.UpdatedAt.Equal(d.UpdatedAt) || got.UpdatedAt.Equal(got.CreatedAt) {
+		t.Fatalf("replayed audit fields %+v, want created %v by user-r, updated %v", got, first.CreatedAt, d.UpdatedAt)
+	}
+	if got := h.cmds[119]; got.Name != "n" || got.Seq != 5 || fmt.Sprint(got.Attributes["i"]) != "119" || got.RequestID != "req-r" {
+		t.Fatalf("replayed %+v", got)
 	}
 	h.err = errors.New("down")
 	if _, err := e.svc.Resync(ctx, "ORDER#acme"); err == nil || !strings.Contains(err.Error(), "ORDER#r000") {
 		t.Fatalf("Resync error: %v", err)
+	}
+}
+
+// TestFailResumesWaiterBehindLongFailedChain is
+// TestFailResumesWaiterBehindFailedChain with more failed successors than
+// one query page holds: the successor scan must page on to the waiter.
+func TestFailResumesWaiterBehindLongFailedChain(t *testing.T) {
+	e := newEnv(t)
+	k := key("longchain")
+	const last = 25
+	cmds := make([]*core.Command, last+1)
+	for v := int64(1); v <= last; v++ {
+		cmds[v] = e.publish(t, command.Input{PK: k.PK, SK: k.SK, Version: v - 1, Name: fmt.Sprint("v", v)})
+	}
+	e.run(t, cmds[1].Key())
+	for v := 3; v < last; v++ {
+		if _, err := e.svc.Fail(ctx, cmds[v].Key(), errors.New("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if w, err := e.svc.RegisterWaitToken(ctx, cmds[last].Key(), "tlast"); err != nil || w.Resume {
+		t.Fatalf("last wait %+v %v", w, err)
+	}
+	res, err := e.svc.Fail(ctx, cmds[2].Key(), errors.New("y"))
+	if err != nil || !reflect.DeepEqual(res.Tokens, []string{"tlast"}) {
+		t.Fatalf("Fail(v2) resumes %v, %v; want [tlast]", res.Tokens, err)
+	}
+	if r := e.apply(t, cmds[last].Key()); r.Outcome != command.OutcomeApplied {
+		t.Fatalf("%+v", r)
 	}
 }

@@ -166,6 +166,7 @@ type handler struct {
 	mu   sync.Mutex
 	ups  []string
 	down []string
+	cmds []core.Command // the commands Up received
 	err  error
 }
 
@@ -175,6 +176,7 @@ func (h *handler) Up(_ context.Context, c *core.Command) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.ups = append(h.ups, c.SK)
+	h.cmds = append(h.cmds, *c)
 	return h.err
 }
 

@@ -56,10 +56,12 @@ func TestCreateUpdateDelete(t *testing.T) {
 		t.Fatalf("%d versions", len(vers))
 	}
 	if n := len(e.topic.messages()); n != 3 {
-		t.Errorf("%d notifications, want 3", n)
+		t.Fatalf("%d notifications, want 3", n)
 	}
 	var note command.Notification
-	_ = json.Unmarshal([]byte(e.topic.messages()[2]), &note)
+	if err := json.Unmarshal([]byte(e.topic.messages()[2]), &note); err != nil {
+		t.Fatal(err)
+	}
 	if note.Action != "command-status" || note.Status != core.StatusFinished || note.Version != 3 || note.ID != c3.ID {
 		t.Errorf("notification %+v", note)
 	}
@@ -229,6 +231,12 @@ func TestUnchangedInputWritesNothing(t *testing.T) {
 		{name: "name differs", version: 1, mutate: func(in *command.Input) { in.Name = "other" }},
 		{name: "seq differs", version: 1, mutate: func(in *command.Input) { in.Seq = 4 }},
 		{name: "deleted", version: 1, mutate: func(in *command.Input) { in.IsDeleted = true }},
+		{name: "ttl differs", version: 1, mutate: func(in *command.Input) { in.TTL = 4_000_000_000 }},
+		{name: "code differs", version: 1, mutate: func(in *command.Input) { in.Code = "other-code" }},
+		{name: "type differs", version: 1, mutate: func(in *command.Input) { in.Type = "RETURN" }},
+		{name: "same defaults spelled out", version: 1, unchanged: true, mutate: func(in *command.Input) {
+			in.Code, in.Type, in.TenantCode = "u", "ORDER", "acme"
+		}},
 		{name: "nested differs", version: 1, mutate: func(in *command.Input) {
 			in.Attributes = core.Attributes{"qty": 2, "price": 1.5, "tags": []any{"a"}, "m": map[string]any{"x": 1}}
 		}},
@@ -343,7 +351,9 @@ func TestLargeAttributesOffloaded(t *testing.T) {
 		t.Fatal(err)
 	}
 	var raw core.Command
-	_ = core.UnmarshalItem(item, &raw)
+	if err := core.UnmarshalItem(item, &raw); err != nil {
+		t.Fatal(err)
+	}
 	if !strings.HasPrefix(raw.AttributesRef, "s3://"+e.cfg.Bucket()+"/") || len(raw.Attributes) != 0 {
 		t.Fatalf("row not offloaded: ref %q, %d attributes", raw.AttributesRef, len(raw.Attributes))
 	}

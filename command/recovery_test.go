@@ -102,7 +102,8 @@ func TestE2EAbandonedPredecessor(t *testing.T) {
 		t.Fatalf("v1 execution %+v %v", ex, err)
 	}
 	in := fmt.Sprintf(`{"module":"order","pk":%q,"sk":%q}`, c2.PK, c2.SK)
-	if _, err := rt.Workflows.StartExecution(bg, rt.Config.CommandStateMachineARN, command.ExecutionName("order", c2.PK, c2.SK), []byte(in)); err != nil {
+	arn2, err := rt.Workflows.StartExecution(bg, rt.Config.CommandStateMachineARN, command.ExecutionName("order", c2.PK, c2.SK), []byte(in))
+	if err != nil {
 		t.Fatal(err)
 	}
 	waitStatus(t, svc, k, 2, core.StatusWaiting)
@@ -129,6 +130,15 @@ func TestE2EAbandonedPredecessor(t *testing.T) {
 	}
 	if fmt.Sprint(statuses) != "[v1:failed v2:finished]" {
 		t.Fatalf("notifications %v", statuses)
+	}
+	// The timed-out Apply, having abandoned v1, applies v2 at once rather
+	// than waiting again.
+	states, err := rt.Workflows.StatesEntered(arn2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "[Apply Route Wait Apply Route Done]"; fmt.Sprint(states) != want {
+		t.Fatalf("v2 states %v, want %s", states, want)
 	}
 }
 
@@ -343,5 +353,49 @@ func TestRecoverLostLastVersion(t *testing.T) {
 	}
 	if _, err := command.Recover(bg, opts, "nosuch", k); err == nil {
 		t.Fatal("Recover of an unknown module succeeded")
+	}
+}
+
+// TestWaitTimeoutsCountPerPredecessor: the timed-out waits are counted
+// for the predecessor waited for; when the command now waits for another
+// one (the $.step of the previous Apply names another waitFor), the count
+// starts again instead of giving up.
+func TestWaitTimeoutsCountPerPredecessor(t *testing.T) {
+	bg := context.Background()
+	rt := newRuntime(t, local.Options{})
+	svc := rt.Service("order")
+	k := orderKey("recount")
+	rt.PauseStreams()
+	mustPublish(t, svc, command.Input{PK: k.PK, SK: k.SK, Name: "a"})
+	c2 := mustPublish(t, svc, command.Input{PK: k.PK, SK: k.SK, Version: 1, Name: "b"})
+	b, err := json.Marshal(map[string]any{
+		"input": map[string]any{
+			"module": "order", "pk": c2.PK, "sk": c2.SK,
+			"step": map[string]any{"next": "wait", "handlers": []string{}, "waitFor": 7, "timeouts": command.DefaultMaxWaitTimeouts},
+			"wake": map[string]any{"Error": "States.Timeout", "Cause": "timed out"},
+		},
+		"context": map[string]any{
+			"Execution":    map[string]any{"Id": executionARN(rt, c2), "Name": "x"},
+			"State":        map[string]any{"Name": command.StateApply},
+			"StateMachine": map[string]any{"Id": rt.Config.CommandStateMachineARN, "Name": command.MachineName(rt.Config.CommandStateMachineARN)},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := rt.Handler()(bg, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ob, _ := json.Marshal(out)
+	var res command.ApplyStepResult
+	if err := json.Unmarshal(ob, &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Next != command.NextWait || res.WaitFor != 1 || res.Timeouts != 1 {
+		t.Fatalf("result %s, want a wait for v1 with 1 timeout", ob)
+	}
+	if got, _ := svc.GetCommand(bg, k, 2); got.Status == core.StatusFailed {
+		t.Fatalf("v2 failed: %s", got.Error)
 	}
 }

@@ -135,10 +135,17 @@ func TestSFNRoundTripExact(t *testing.T) {
 		if err := json.Unmarshal(raw, &p); err != nil {
 			t.Fatal(err)
 		}
-		enc, _ := json.Marshal(p)
+		enc, err := json.Marshal(p)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
 		var want, got any
-		_ = json.Unmarshal(raw, &want)
-		_ = json.Unmarshal(enc, &got)
+		if err := json.Unmarshal(raw, &want); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if err := json.Unmarshal(enc, &got); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
 		if !reflect.DeepEqual(want, got) {
 			t.Errorf("%s: round trip differs:\n%s\n%s", f, raw, enc)
 		}

@@ -42,15 +42,25 @@ func TestDefaultPathCounters(t *testing.T) {
 	}
 	s := rt.Stats().Sub(before)
 	t.Logf("stats %+v", s)
-	if s.Transitions != 3 || s.StepInvocations != 1 || s.ExecutionsSucceeded != 1 {
+	if s.Transitions != 3 || s.StepInvocations != 1 || s.ExecutionsSucceeded != 1 || s.ExecutionsStarted != 1 ||
+		s.StreamInvocations != 1 || s.StreamRecords != 1 || s.LambdaInvocations != 2 || s.StoreCalls == 0 ||
+		s.StreamDuplicates+s.StreamReordered+s.StreamRetries+s.StreamDropped+s.InjectedFailures+s.ExecutionsFailed != 0 {
 		t.Errorf("default path: %+v", s)
 	}
 	execs := rt.Workflows.Executions("")
 	if len(execs) != 1 {
 		t.Fatalf("executions %d", len(execs))
 	}
-	states, _ := rt.Workflows.StatesEntered(execs[0].ARN)
-	t.Logf("states %v, command %s", states, res.Command.SK)
+	states, err := rt.Workflows.StatesEntered(execs[0].ARN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(states) != "[Apply Route Done]" {
+		t.Errorf("states %v, want [Apply Route Done]", states)
+	}
+	if want := command.ExecutionName("order", res.Command.PK, res.Command.SK); execs[0].Name != want {
+		t.Errorf("execution name %q, want %q", execs[0].Name, want)
+	}
 	c, err := svc.GetCommand(ctx, k, 1)
 	if err != nil {
 		t.Fatal(err)

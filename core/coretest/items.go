@@ -332,6 +332,13 @@ func (x *itemSuite) testConditions(t *testing.T) {
 					if !errors.As(err, &cf) {
 						t.Fatalf("%s: %v does not unwrap to *core.ConditionFailedError", op.name, err)
 					}
+					if cf.Table != x.tbl || cf.Key != key(pk, "s") {
+						t.Errorf("%s: condition failure names %s %v, want %s %v", op.name, cf.Table, cf.Key, x.tbl, key(pk, "s"))
+					}
+					// Item is optional, but when given it is the stored item.
+					if cf.Item != nil && (seed == nil || !equalItems(cf.Item, seed)) {
+						t.Errorf("%s: condition failure carries item %s, want nil or %s", op.name, fmtItem(cf.Item), fmtItem(seed))
+					}
 					if op.name == "Transact Check" {
 						var tc *core.TransactionCanceledError
 						if !errors.As(err, &tc) {
@@ -606,6 +613,36 @@ func (x *itemSuite) testQuery(t *testing.T) {
 			t.Fatalf("default page size: got %d sks, want 250", len(got))
 		}
 	})
+	t.Run("items past the 1 MB page cap come over several pages", func(t *testing.T) {
+		pk := x.pk()
+		var want []string
+		for i := range 6 {
+			sk := fmt.Sprintf("big#%d", i)
+			want = append(want, sk)
+			x.put(t, x.tbl, item(pk, sk, "x", s(strings.Repeat("x", 300*1024))))
+		}
+		for _, desc := range []bool{false, true} {
+			q := core.Query{PK: pk, Descending: desc, ConsistentRead: true}
+			page, err := x.st.Query(ctx, x.tbl, q)
+			if err != nil {
+				t.Fatalf("Query: %v", err)
+			}
+			if len(page.Items) == 0 || len(page.Items) >= 6 || page.Next == nil {
+				t.Fatalf("descending=%v: first page of 1.8 MB of items holds %d items, next %v; want a short page with a Next", desc, len(page.Items), page.Next)
+			}
+			w := slices.Clone(want)
+			if desc {
+				slices.Reverse(w)
+			}
+			if got := x.queryAll(t, q); !slices.Equal(got, w) {
+				t.Fatalf("descending=%v: got %q, want %q", desc, got, w)
+			}
+		}
+	})
+	t.Run("negative Limit is ErrValidation", func(t *testing.T) {
+		_, err := x.st.Query(ctx, x.tbl, core.Query{PK: pk, Limit: -1})
+		wantErrIs(t, err, core.ErrValidation, "Query with Limit -1")
+	})
 }
 
 // queryAll follows Next until the last page and returns the sort keys.
@@ -725,6 +762,24 @@ func (x *itemSuite) testTransact(t *testing.T) {
 			t.Fatalf("Transact: %v", err)
 		}
 		x.wantItem(t, x.tbl2, key(pk, "s"), item(pk, "s"))
+	})
+	t.Run("malformed ops are ErrValidation and nothing written", func(t *testing.T) {
+		for name, bad := range map[string]func(pk string) core.TxOp{
+			"Check without condition": func(pk string) core.TxOp {
+				return core.TxOp{Table: x.tbl, Key: key(pk, "c"), Check: true}
+			},
+			"no operation": func(pk string) core.TxOp {
+				return core.TxOp{Table: x.tbl, Key: key(pk, "c"), Cond: core.IfAbsent()}
+			},
+			"Delete and Check": func(pk string) core.TxOp {
+				return core.TxOp{Table: x.tbl, Key: key(pk, "c"), Delete: true, Check: true, Cond: core.IfAbsent()}
+			},
+		} {
+			pk := x.pk()
+			err := x.st.Transact(ctx, []core.TxOp{{Table: x.tbl, Put: item(pk, "a")}, bad(pk)})
+			wantErrIs(t, err, core.ErrValidation, "Transact with "+name)
+			x.wantItem(t, x.tbl, key(pk, "a"), nil)
+		}
 	})
 	t.Run("more than MaxTransactItems ops is ErrValidation", func(t *testing.T) {
 		pk := x.pk()

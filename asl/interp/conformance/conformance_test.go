@@ -72,8 +72,14 @@ func TestMatcher(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			want, _ := jsonpath.DecodeString(tt.want)
-			got, _ := jsonpath.DecodeString(tt.got)
+			want, err := jsonpath.DecodeString(tt.want)
+			if err != nil {
+				t.Fatalf("want %s: %v", tt.want, err)
+			}
+			got, err := jsonpath.DecodeString(tt.got)
+			if err != nil {
+				t.Fatalf("got %s: %v", tt.got, err)
+			}
 			m := matcher{placeholders: tt.placeholders, shapeOnly: tt.shape}
 			d := m.match("$", want, got)
 			if (d == "") != tt.ok {
