@@ -373,22 +373,10 @@ func (p *jparser) postfix() (jnode, error) {
 		case p.isOp("("):
 			v, _ := n.(*jvar)
 			p.next()
-			var args []jnode
-			for !p.isOp(")") {
-				a, err := p.expr(0)
-				if err != nil {
-					return nil, err
-				}
-				args = append(args, a)
-				if p.isOp(",") {
-					p.next()
-					continue
-				}
-				if !p.isOp(")") {
-					return nil, &UnsupportedError{Feature: "JSONata: expected , or )"}
-				}
+			args, err := p.exprs(",", ")")
+			if err != nil {
+				return nil, err
 			}
-			p.next()
 			if v == nil {
 				n = &jinvoke{fn: n, args: args}
 				continue
@@ -439,73 +427,53 @@ func (p *jparser) primary() (jnode, error) {
 	case "op":
 		switch t.text {
 		case "(":
-			var seq []jnode
-			for !p.isOp(")") {
-				e, err := p.expr(0)
-				if err != nil {
-					return nil, err
-				}
-				seq = append(seq, e)
-				if p.isOp(";") {
-					p.next()
-					continue
-				}
-				if !p.isOp(")") {
-					return nil, &UnsupportedError{Feature: "JSONata: expected ; or )"}
-				}
+			seq, err := p.exprs(";", ")")
+			if err != nil {
+				return nil, err
 			}
-			p.next()
 			return &jblock{seq: seq}, nil
 		case "[":
 			var items []jnode
-			for !p.isOp("]") {
+			err := p.list(",", "]", func() error {
 				e, err := p.expr(0)
 				if err != nil {
-					return nil, err
+					return err
 				}
 				if p.isOp("..") {
 					p.next()
 					hi, err := p.expr(0)
 					if err != nil {
-						return nil, err
+						return err
 					}
 					e = &jrange{lo: e, hi: hi}
 				}
 				items = append(items, e)
-				if p.isOp(",") {
-					p.next()
-					continue
-				}
-				if !p.isOp("]") {
-					return nil, &UnsupportedError{Feature: "JSONata: expected , or ]"}
-				}
+				return nil
+			})
+			if err != nil {
+				return nil, err
 			}
-			p.next()
 			return &jarray{items: items}, nil
 		case "{":
 			var keys, vals []jnode
-			for !p.isOp("}") {
+			err := p.list(",", "}", func() error {
 				k, err := p.expr(0)
 				if err != nil {
-					return nil, err
+					return err
 				}
 				if err := p.expect(":"); err != nil {
-					return nil, err
+					return err
 				}
 				v, err := p.expr(0)
 				if err != nil {
-					return nil, err
+					return err
 				}
 				keys, vals = append(keys, k), append(vals, v)
-				if p.isOp(",") {
-					p.next()
-					continue
-				}
-				if !p.isOp("}") {
-					return nil, &UnsupportedError{Feature: "JSONata: expected , or }"}
-				}
+				return nil
+			})
+			if err != nil {
+				return nil, err
 			}
-			p.next()
 			return &jobject{keys: keys, vals: vals}, nil
 		case "*":
 			return &jwild{}, nil
@@ -535,44 +503,60 @@ func (n *jvar) eval(env *jenv, ctx any) (any, error) {
 	return undefined, nil
 }
 
+// list parses elements separated by sep up to close, which it consumes:
+// "a sep b sep c close", or just "close". item parses one element.
+func (p *jparser) list(sep, close string, item func() error) error {
+	for !p.isOp(close) {
+		if err := item(); err != nil {
+			return err
+		}
+		if p.isOp(sep) {
+			p.next()
+			continue
+		}
+		if !p.isOp(close) {
+			return &UnsupportedError{Feature: fmt.Sprintf("JSONata: expected %s or %s", sep, close)}
+		}
+	}
+	p.next()
+	return nil
+}
+
+// exprs parses expressions separated by sep up to close (see list).
+func (p *jparser) exprs(sep, close string) ([]jnode, error) {
+	var out []jnode
+	err := p.list(sep, close, func() error {
+		e, err := p.expr(0)
+		if err == nil {
+			out = append(out, e)
+		}
+		return err
+	})
+	return out, err
+}
+
 // lambda parses "function($a, $b) { body }" after the keyword.
 func (p *jparser) lambda() (jnode, error) {
 	p.next() // (
 	var params []string
-	for !p.isOp(")") {
+	err := p.list(",", ")", func() error {
 		t := p.next()
 		if t.kind != "var" {
-			return nil, &UnsupportedError{Feature: "JSONata: lambda parameter " + t.text}
+			return &UnsupportedError{Feature: "JSONata: lambda parameter " + t.text}
 		}
 		params = append(params, t.text)
-		if p.isOp(",") {
-			p.next()
-			continue
-		}
-		if !p.isOp(")") {
-			return nil, &UnsupportedError{Feature: "JSONata: expected , or ) in a lambda"}
-		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	p.next()
 	if err := p.expect("{"); err != nil {
 		return nil, err
 	}
-	var seq []jnode
-	for !p.isOp("}") {
-		e, err := p.expr(0)
-		if err != nil {
-			return nil, err
-		}
-		seq = append(seq, e)
-		if p.isOp(";") {
-			p.next()
-			continue
-		}
-		if !p.isOp("}") {
-			return nil, &UnsupportedError{Feature: "JSONata: expected ; or } in a lambda"}
-		}
+	seq, err := p.exprs(";", "}")
+	if err != nil {
+		return nil, err
 	}
-	p.next()
 	var body jnode = &jblock{seq: seq}
 	if len(seq) == 1 {
 		body = seq[0]
@@ -1019,24 +1003,13 @@ func (n *jcall) eval(env *jenv, ctx any) (any, error) {
 
 // fromJSON converts a JSON value (json.Number) to JSONata's (float64).
 func fromJSON(v any) any {
-	switch x := v.(type) {
-	case json.Number:
-		f, _ := x.Float64()
-		return f
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = fromJSON(e)
+	return jsonpath.MapLeaves(v, func(leaf any) any {
+		if n, ok := leaf.(json.Number); ok {
+			f, _ := n.Float64()
+			return f
 		}
-		return out
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[k] = fromJSON(e)
-		}
-		return out
-	}
-	return v
+		return leaf
+	})
 }
 
 // toJSON converts a JSONata value back to a JSON value.

@@ -172,48 +172,42 @@ func hofArray(name string, a []any) ([]any, any, error) {
 	return []any{a[0]}, a[1], nil
 }
 
+// mapArray calls the function of a higher-order built-in (name) on every
+// element of its array, with the element, its index and the array, and
+// collects keep(element, result) where keep says so: $map keeps defined
+// results, $filter the elements whose result is truthy.
+func mapArray(env *jenv, name string, a []any, keep func(v, r any) (any, bool)) (any, error) {
+	in, f, err := hofArray(name, a)
+	if err != nil {
+		return nil, err
+	}
+	if in == nil {
+		return undefined, nil
+	}
+	var out seqT
+	for i, v := range in {
+		r, err := callWith(env, f, v, float64(i), in)
+		if err != nil {
+			return nil, err
+		}
+		if x, ok := keep(v, r); ok {
+			out = append(out, x)
+		}
+	}
+	return collapse(out), nil
+}
+
 // addHigherOrder registers the higher-order built-ins; jsonata.go's init
 // calls it once jfuncs exists.
 func addHigherOrder() {
 	jfuncs["map"] = func(env *jenv, a []any) (any, error) {
-		in, f, err := hofArray("map", a)
-		if err != nil {
-			return nil, err
-		}
-		if in == nil {
-			return undefined, nil
-		}
-		var out seqT
-		for i, v := range in {
-			r, err := callWith(env, f, v, float64(i), in)
-			if err != nil {
-				return nil, err
-			}
-			if _, u := r.(undefinedT); !u {
-				out = append(out, r)
-			}
-		}
-		return collapse(out), nil
+		return mapArray(env, "map", a, func(_, r any) (any, bool) {
+			_, u := r.(undefinedT)
+			return r, !u
+		})
 	}
 	jfuncs["filter"] = func(env *jenv, a []any) (any, error) {
-		in, f, err := hofArray("filter", a)
-		if err != nil {
-			return nil, err
-		}
-		if in == nil {
-			return undefined, nil
-		}
-		var out seqT
-		for i, v := range in {
-			r, err := callWith(env, f, v, float64(i), in)
-			if err != nil {
-				return nil, err
-			}
-			if truthy(r) {
-				out = append(out, v)
-			}
-		}
-		return collapse(out), nil
+		return mapArray(env, "filter", a, func(v, r any) (any, bool) { return v, truthy(r) })
 	}
 	jfuncs["single"] = func(env *jenv, a []any) (any, error) {
 		if len(a) == 1 {

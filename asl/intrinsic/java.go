@@ -47,24 +47,14 @@ func javaNumber(n json.Number) string {
 
 // javaNumbers returns v with every number replaced by its javaNumber text.
 func javaNumbers(v any) any {
-	switch x := v.(type) {
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = javaNumbers(e)
+	return jsonpath.MapLeaves(v, func(leaf any) any {
+		switch leaf.(type) {
+		case nil, bool, string:
+			return leaf
 		}
-		return out
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[k] = javaNumbers(e)
+		if n, ok := jsonpath.Number(leaf); ok {
+			return json.Number(javaNumber(n))
 		}
-		return out
-	case nil, bool, string:
-		return v
-	}
-	if n, ok := jsonpath.Number(v); ok {
-		return json.Number(javaNumber(n))
-	}
-	return v
+		return leaf
+	})
 }

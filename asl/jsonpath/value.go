@@ -389,26 +389,36 @@ func Equal(a, b any) bool {
 // Clone returns a deep copy of v. Numbers of Go numeric types become
 // json.Number; values outside the convention are returned unchanged.
 func Clone(v any) any {
+	return MapLeaves(v, func(leaf any) any {
+		switch leaf.(type) {
+		case nil, bool, string, json.Number:
+			return leaf
+		}
+		if n, ok := Number(leaf); ok {
+			return n
+		}
+		return leaf
+	})
+}
+
+// MapLeaves returns a deep copy of v's arrays ([]any) and objects
+// (map[string]any) with every other value replaced by f(value).
+func MapLeaves(v any, f func(leaf any) any) any {
 	switch x := v.(type) {
 	case []any:
 		out := make([]any, len(x))
 		for i, e := range x {
-			out[i] = Clone(e)
+			out[i] = MapLeaves(e, f)
 		}
 		return out
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		for k, e := range x {
-			out[k] = Clone(e)
+			out[k] = MapLeaves(e, f)
 		}
 		return out
-	case nil, bool, string, json.Number:
-		return v
 	}
-	if n, ok := Number(v); ok {
-		return n
-	}
-	return v
+	return f(v)
 }
 
 // TypeName returns the JSON type of v: "null", "boolean", "string",

@@ -439,22 +439,38 @@ func (s *Store) Put(ctx context.Context, tbl string, item core.Item, cond core.C
 	if size := core.ItemSize(it); size > core.MaxItemBytes {
 		return tooLarge(tbl, k, size)
 	}
+	_, err = s.writeOne(tbl, k, cond, func(core.Item) (core.Item, error) { return it, nil })
+	return err
+}
+
+// writeOne is the single-item write: under the store's lock it makes the
+// new item from the stored one (nil: absent) with next, checks cond against
+// the stored one, and commits (a nil new item deletes); then it delivers
+// the stream records. An error from next wins over a failed condition, as
+// DynamoDB reports a malformed request before evaluating its condition. It
+// returns the committed item, which the store never mutates afterwards:
+// every write replaces items, copy on write.
+func (s *Store) writeOne(tbl string, k core.Key, cond core.Condition, next func(old core.Item) (core.Item, error)) (core.Item, error) {
 	at := s.now()
 	s.mu.Lock()
 	t, err := s.tableLocked(tbl, true)
 	if err != nil {
 		s.mu.Unlock()
-		return err
+		return nil, err
 	}
 	old := t.get(k)
-	if err := check(tbl, k, cond, old); err != nil {
+	it, err := next(old)
+	if err == nil {
+		err = check(tbl, k, cond, old)
+	}
+	if err != nil {
 		s.mu.Unlock()
-		return err
+		return nil, err
 	}
 	s.commit(t, k, old, it, at)
 	s.mu.Unlock()
 	s.flush(t)
-	return nil
+	return it, nil
 }
 
 // applyUpdate returns the item that upd makes of old (nil: absent).
@@ -526,27 +542,11 @@ func (s *Store) Update(ctx context.Context, tbl string, k core.Key, upd core.Upd
 	if err := validateKey(k); err != nil {
 		return nil, err
 	}
-	at := s.now()
-	s.mu.Lock()
-	t, err := s.tableLocked(tbl, true)
+	next, err := s.writeOne(tbl, k, cond, func(old core.Item) (core.Item, error) { return applyUpdate(tbl, k, old, upd) })
 	if err != nil {
-		s.mu.Unlock()
 		return nil, err
 	}
-	old := t.get(k)
-	next, err := applyUpdate(tbl, k, old, upd)
-	if err == nil {
-		err = check(tbl, k, cond, old)
-	}
-	if err != nil {
-		s.mu.Unlock()
-		return nil, err
-	}
-	s.commit(t, k, old, next, at)
-	out := cloneItem(next)
-	s.mu.Unlock()
-	s.flush(t)
-	return out, nil
+	return cloneItem(next), nil
 }
 
 // Delete implements core.ItemStore.
@@ -557,22 +557,8 @@ func (s *Store) Delete(ctx context.Context, tbl string, k core.Key, cond core.Co
 	if err := validateKey(k); err != nil {
 		return err
 	}
-	at := s.now()
-	s.mu.Lock()
-	t, err := s.tableLocked(tbl, true)
-	if err != nil {
-		s.mu.Unlock()
-		return err
-	}
-	old := t.get(k)
-	if err := check(tbl, k, cond, old); err != nil {
-		s.mu.Unlock()
-		return err
-	}
-	s.commit(t, k, old, nil, at)
-	s.mu.Unlock()
-	s.flush(t)
-	return nil
+	_, err := s.writeOne(tbl, k, cond, func(core.Item) (core.Item, error) { return nil, nil })
+	return err
 }
 
 // Query implements core.ItemStore. Without a Limit a page holds every
