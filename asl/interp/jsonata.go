@@ -660,15 +660,25 @@ func (n *jkeepArray) eval(env *jenv, ctx any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	items, ok := seqItems(v)
+	if !ok {
+		return undefined, nil
+	}
+	return items, nil
+}
+
+// seqItems views v as the items a step iterates: the members of a sequence
+// or array, else v alone; ok is false for undefined.
+func seqItems(v any) (items []any, ok bool) {
 	switch x := v.(type) {
 	case undefinedT:
-		return undefined, nil
+		return nil, false
 	case seqT:
-		return []any(x), nil
+		return x, true
 	case []any:
-		return x, nil
+		return x, true
 	}
-	return []any{v}, nil
+	return []any{v}, true
 }
 
 type jfilter struct{ n, pred jnode }
@@ -678,16 +688,9 @@ func (n *jfilter) eval(env *jenv, ctx any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var items []any
-	switch x := v.(type) {
-	case undefinedT:
+	items, ok := seqItems(v)
+	if !ok {
 		return undefined, nil
-	case seqT:
-		items = x
-	case []any:
-		items = x
-	default:
-		items = []any{v}
 	}
 	if lit, ok := n.pred.(*jlit); ok {
 		if f, isNum := lit.v.(float64); isNum {
