@@ -144,6 +144,12 @@ type Config struct {
 	TenantClaim      string
 	TenantHeader     string
 	TenantHeaderMode TenantHeaderMode
+
+	// RequireInvoke makes every tenant check refuse a context without an
+	// Invoke (see AuthorizeTenant). Off by default, so that tests and
+	// trusted in-process callers need not build one; turn it on in a
+	// service reached from outside.
+	RequireInvoke bool
 }
 
 // DefaultConfig returns the configuration of a local run: Env "local",
@@ -372,8 +378,6 @@ func (c Config) validate(p *problems) {
 		switch {
 		case t == "":
 			p.add("TenantTTL has an empty tenant code")
-		case t != strings.ToLower(t):
-			p.add(fmt.Sprintf("TenantTTL tenant %q is not lower-case", t))
 		case checkTenantCode(t) != nil:
 			p.add(fmt.Sprintf("TenantTTL tenant %q: %v", t, checkTenantCode(t)))
 		}
@@ -481,6 +485,7 @@ const (
 	EnvTenantClaim            = "STEPCQRS_TENANT_CLAIM"
 	EnvTenantHeader           = "STEPCQRS_TENANT_HEADER"
 	EnvTenantHeaderMode       = "STEPCQRS_TENANT_HEADER_MODE"
+	EnvRequireInvoke          = "STEPCQRS_REQUIRE_INVOKE"
 )
 
 // ConfigFromEnv builds a Config from environment variables read with getenv
@@ -514,6 +519,7 @@ const (
 //	STEPCQRS_TENANT_CLAIM               TenantClaim             "custom:tenant"
 //	STEPCQRS_TENANT_HEADER              TenantHeader            "x-tenant-code"
 //	STEPCQRS_TENANT_HEADER_MODE         TenantHeaderMode        "ignore" ("within-claim", "fallback")
+//	STEPCQRS_REQUIRE_INVOKE             RequireInvoke           false ("true", "false", "1", "0")
 //
 // STEPCQRS_TENANT_TTL_DAYS lists per-tenant overrides separated by ';',
 // each "tenant:kind=days[,kind=days…]" with kind one of command, data,
@@ -566,6 +572,13 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		TenantClaim:      get(EnvTenantClaim),
 		TenantHeader:     get(EnvTenantHeader),
 		TenantHeaderMode: TenantHeaderMode(get(EnvTenantHeaderMode)),
+	}
+	if v := get(EnvRequireInvoke); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			p.add(fmt.Sprintf("%s=%q is not a boolean", EnvRequireInvoke, v))
+		}
+		c.RequireInvoke = b
 	}
 	if s := get(EnvTenantTTLDays); s != "" {
 		c.TenantTTL = parseTenantTTL(&p, s, c.TTL)

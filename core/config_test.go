@@ -261,7 +261,7 @@ func TestConfigValidate(t *testing.T) {
 		{"ttls", func(c *Config) {
 			c.TTL = TTLDays{Command: -1, History: MaxTTLDays + 1}
 			c.TenantTTL = map[string]TTLDays{"Acme": {}, "": {}, "a#b": {Data: -5}}
-		}, []string{"TTL command TTL -1", "TTL history TTL 36501", `tenant "Acme" is not lower-case`,
+		}, []string{"TTL command TTL -1", "TTL history TTL 36501", `tenant "Acme": stepcqrs: invalid key tenantCode "Acme": not lower case`,
 			"empty tenant code", `tenant "a#b"`, `TenantTTL["a#b"] data TTL -5`}},
 		{"header mode", func(c *Config) { c.TenantHeaderMode = "x" }, []string{"TenantHeaderMode"}},
 	}

@@ -25,10 +25,32 @@ var (
 	ErrExecutionExists = errors.New("stepcqrs: execution already exists")
 	// ErrTaskTokenInvalid: a task token is unknown, used or timed out.
 	ErrTaskTokenInvalid = errors.New("stepcqrs: invalid task token")
+	// ErrTransient: a call failed for a reason that passes — throttling,
+	// an internal error of the service, a broken connection — so the same
+	// call may succeed later. Adapters classify their backend's errors
+	// into a *TransientError; the state machines retry it with backoff and
+	// jitter.
+	ErrTransient = errors.New("stepcqrs: transient failure")
 	// ErrNotImplemented: a capability that is not built yet. It is returned
 	// instead of a silent stub.
 	ErrNotImplemented = errors.New("stepcqrs: not implemented")
 )
+
+// TransientError is a call that failed for a passing reason (see
+// ErrTransient). It matches ErrTransient and unwraps to the backend's
+// error.
+type TransientError struct {
+	// Service names the backend: "dynamodb", "s3", "sqs", "sns", "sfn", …
+	Service string
+	Err     error
+}
+
+func (e *TransientError) Error() string {
+	return fmt.Sprintf("stepcqrs: transient %s failure: %v", e.Service, e.Err)
+}
+
+// Unwrap returns ErrTransient and the backend's error.
+func (e *TransientError) Unwrap() []error { return []error{ErrTransient, e.Err} }
 
 // NotFoundError says which thing was not found. It matches ErrNotFound.
 type NotFoundError struct {

@@ -6,8 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
-	"unicode"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -41,6 +41,12 @@ type Invoke struct {
 	// (requestContext.http.sourceIp for HTTP APIs,
 	// requestContext.identity.sourceIp for REST APIs).
 	SourceIP string
+	// External is true for an Invoke built from an HTTP request (an
+	// InvokeResolver sets it): an outside caller, whom AuthorizeTenant
+	// holds to the tenant of its credentials. Invocations by a stream, a
+	// queue, a schedule or Step Functions (InvokeFromLambda) are the
+	// service acting for itself and leave it false.
+	External bool
 	// Claims holds every authorizer claim (or Lambda authorizer context
 	// value) as a string; non-string values are JSON-encoded. Application
 	// claims such as "custom:roles" are read from here. Nil without an
@@ -82,6 +88,41 @@ func (e *TenantError) Error() string {
 
 // Unwrap returns ErrTenantNotAllowed.
 func (e *TenantError) Unwrap() error { return ErrTenantNotAllowed }
+
+// AuthorizeTenant is the tenant rule that every read and write of
+// tenant-owned rows applies, on the write side and on every read side
+// alike. tenant is the tenant code of the rows (the tenant part of their
+// partition key). The rule, by what ctx carries:
+//
+//   - an Invoke with a TenantCode: tenant must equal it;
+//   - an External Invoke without a TenantCode (an HTTP caller whose
+//     credentials name no tenant, or several with none chosen): refused;
+//   - any other Invoke (a stream, queue, schedule or Step Functions
+//     invocation, see InvokeFromLambda): allowed: the service acts for
+//     every tenant;
+//   - no Invoke at all: allowed, unless requireInvoke
+//     (Config.RequireInvoke), which refuses it. Services reached from
+//     outside should set it, so that a handler that forgot to put the
+//     caller's Invoke into the context fails closed.
+//
+// A refusal is a *TenantError.
+func AuthorizeTenant(ctx context.Context, tenant string, requireInvoke bool) error {
+	inv, ok := FromContext(ctx)
+	switch {
+	case !ok && requireInvoke:
+		return &TenantError{Requested: tenant, Reason: "the context carries no Invoke (Config.RequireInvoke is set)"}
+	case !ok:
+		return nil
+	case inv.TenantCode != "":
+		if inv.TenantCode != tenant {
+			return &TenantError{Requested: tenant, Reason: "the caller acts for tenant " + strconv.Quote(inv.TenantCode)}
+		}
+		return nil
+	case inv.External:
+		return &TenantError{Requested: tenant, Reason: "the caller's credentials name no tenant"}
+	}
+	return nil
+}
 
 // TenantHeaderMode says whether and when the tenant header (x-tenant-code by
 // default) may choose the tenant of a request.
@@ -232,6 +273,7 @@ func (r InvokeResolver) build(ctx context.Context, apiRequestID, sourceIP string
 		return Invoke{}, err
 	}
 	inv := InvokeFromLambda(ctx)
+	inv.External = true
 	inv.APIRequestID = apiRequestID
 	if inv.RequestID == "" {
 		inv.RequestID = apiRequestID
@@ -297,26 +339,13 @@ func (r InvokeResolver) tenant(claim, header string) (string, error) {
 	return tenant, nil
 }
 
-// checkTenantCode rejects tenant codes that would break the key scheme
-// (ValidateKeyPart) or that a header could use to confuse: spaces and the
-// "*" that TenantHeaderWithinClaim reads as "any tenant". The empty code
-// (no tenant) passes.
+// checkTenantCode is ValidateTenantCode that lets the empty code (no
+// tenant) pass.
 func checkTenantCode(t string) error {
 	if t == "" {
 		return nil
 	}
-	if err := ValidateKeyPart("tenantCode", t); err != nil {
-		return err
-	}
-	for _, c := range t {
-		switch {
-		case c == '*':
-			return &KeyError{Part: "tenantCode", Value: t, Reason: "contains '*'"}
-		case unicode.IsSpace(c):
-			return &KeyError{Part: "tenantCode", Value: t, Reason: "contains a space"}
-		}
-	}
-	return nil
+	return ValidateTenantCode(t)
 }
 
 // stringClaims converts authorizer values to strings: strings as they are,

@@ -222,7 +222,10 @@ func TestInvokeFromHTTPAPI(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got.Claims = nil
+			if !got.External {
+				t.Error("an Invoke built from an HTTP request is not External")
+			}
+			got.Claims, got.External = nil, false
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("got  %+v\nwant %+v", got, tt.want)
 			}
@@ -300,7 +303,10 @@ func TestInvokeFromREST(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got.Claims = nil
+			if !got.External {
+				t.Error("an Invoke built from an HTTP request is not External")
+			}
+			got.Claims, got.External = nil, false
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("got  %+v\nwant %+v", got, tt.want)
 			}
@@ -415,4 +421,39 @@ func FuzzInvokeResolverTenant(f *testing.F) {
 			t.Errorf("ignore mode: header %q changed the tenant to %q", header, got)
 		}
 	})
+}
+
+func TestAuthorizeTenant(t *testing.T) {
+	bg := context.Background()
+	tests := []struct {
+		name    string
+		ctx     context.Context
+		require bool
+		tenant  string
+		ok      bool
+	}{
+		{"no invoke", bg, false, "acme", true},
+		{"no invoke, required", bg, true, "acme", false},
+		{"caller's tenant", NewContext(bg, Invoke{TenantCode: "acme", External: true}), true, "acme", true},
+		{"other tenant", NewContext(bg, Invoke{TenantCode: "acme", External: true}), false, "globex", false},
+		{"other tenant, internal invoke", NewContext(bg, Invoke{TenantCode: "acme"}), false, "globex", false},
+		{"other case", NewContext(bg, Invoke{TenantCode: "acme"}), false, "ACME", false},
+		{"external caller without tenant", NewContext(bg, Invoke{External: true, UserID: "u"}), false, "acme", false},
+		{"service invocation", NewContext(bg, Invoke{RequestID: "r"}), true, "globex", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := AuthorizeTenant(tt.ctx, tt.tenant, tt.require)
+			if tt.ok {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			var te *TenantError
+			if !errors.As(err, &te) || !errors.Is(err, ErrTenantNotAllowed) || te.Requested != tt.tenant || te.Reason == "" {
+				t.Fatalf("err = %v, want a *TenantError for %q", err, tt.tenant)
+			}
+		})
+	}
 }

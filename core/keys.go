@@ -1,6 +1,7 @@
 package core
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 	"unicode"
@@ -85,12 +86,40 @@ func JoinKey(parts ...string) (string, error) {
 	return strings.Join(parts, KeySeparator), nil
 }
 
-// NewPK builds the partition key TYPE#tenantCode.
+// ValidateTenantCode checks a tenant code: a key part (see ValidateKeyPart)
+// in lower case, without '*' or white space.
+//
+// Tenant codes are case-insensitive, and the framework has one spelling of
+// each: lower case. NewPK and the InvokeResolver lower-case what they are
+// given; a raw key or input that spells a tenant otherwise ("ACME") is
+// refused with a *KeyError, rather than stored as a partition of its own
+// that reads by "acme" would never find.
+func ValidateTenantCode(t string) error {
+	if err := ValidateKeyPart("tenantCode", t); err != nil {
+		return err
+	}
+	if l := strings.ToLower(t); l != t {
+		return &KeyError{Part: "tenantCode", Value: t, Reason: "not lower case (tenant codes are case-insensitive and written lower-case: " + strconv.Quote(l) + ")"}
+	}
+	for _, c := range t {
+		switch {
+		case c == '*':
+			return &KeyError{Part: "tenantCode", Value: t, Reason: "contains '*'"}
+		case unicode.IsSpace(c):
+			return &KeyError{Part: "tenantCode", Value: t, Reason: "contains white space"}
+		}
+	}
+	return nil
+}
+
+// NewPK builds the partition key TYPE#tenantCode. The tenant code is
+// lower-cased first (see ValidateTenantCode).
 func NewPK(typ, tenantCode string) (string, error) {
 	if err := ValidateKeyPart("type", typ); err != nil {
 		return "", err
 	}
-	if err := ValidateKeyPart("tenantCode", tenantCode); err != nil {
+	tenantCode = strings.ToLower(tenantCode)
+	if err := ValidateTenantCode(tenantCode); err != nil {
 		return "", err
 	}
 	pk := typ + KeySeparator + tenantCode
@@ -122,6 +151,7 @@ func NewSK(typ string, codes ...string) (string, error) {
 }
 
 // NewKey builds the key of an entity: pk TYPE#tenantCode and sk TYPE#code.
+// The tenant code is lower-cased (see NewPK).
 func NewKey(typ, tenantCode, code string) (Key, error) {
 	pk, err := NewPK(typ, tenantCode)
 	if err != nil {
@@ -156,15 +186,38 @@ func validateComposite(part, value string, max int) error {
 	return nil
 }
 
-// ValidateEntityKey checks the key of an entity (a data row): pk and sk made
-// of non-empty '#'-separated parts, pk with at least two parts (TYPE and
-// tenant code), sk without a version and short enough to carry one.
-func ValidateEntityKey(k Key) error {
-	if err := validateComposite("pk", k.PK, MaxPKBytes); err != nil {
+// ValidatePK checks a partition key: exactly TYPE#tenantCode, as NewPK
+// builds it, with a valid type and a valid, lower-case tenant code (see
+// ValidateTenantCode). It is the one rule for every partition key that
+// enters the framework, written or read: a raw "PRODUCT#ac#me" is refused
+// as NewPK("PRODUCT", "ac#me") is.
+func ValidatePK(pk string) error {
+	if err := validateComposite("pk", pk, MaxPKBytes); err != nil {
 		return err
 	}
-	if !strings.Contains(k.PK, KeySeparator) {
-		return &KeyError{Part: "pk", Value: k.PK, Reason: "must be TYPE#tenantCode"}
+	typ, tenant, ok := strings.Cut(pk, KeySeparator)
+	if !ok || strings.Contains(tenant, KeySeparator) {
+		return &KeyError{Part: "pk", Value: pk, Reason: "must be TYPE#tenantCode (one '#'; tenant codes cannot contain '#')"}
+	}
+	if err := ValidateKeyPart("type", typ); err != nil {
+		return err
+	}
+	if err := ValidateTenantCode(tenant); err != nil {
+		var ke *KeyError
+		if errors.As(err, &ke) {
+			return &KeyError{Part: "pk", Value: pk, Reason: "tenant code " + ke.Reason}
+		}
+		return err
+	}
+	return nil
+}
+
+// ValidateEntityKey checks the key of an entity (a data row): pk as
+// ValidatePK requires, sk made of non-empty '#'-separated parts, without a
+// version and short enough to carry one.
+func ValidateEntityKey(k Key) error {
+	if err := ValidatePK(k.PK); err != nil {
+		return err
 	}
 	return validateComposite("sk", k.SK, MaxSKBytes-1-VersionDigits)
 }

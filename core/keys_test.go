@@ -25,6 +25,9 @@ func TestNewKey(t *testing.T) {
 		{name: "empty type", typ: "", tenant: "acme", code: "1", wantPart: "type", wantInErr: "empty"},
 		{name: "empty tenant", typ: "ORDER", tenant: "", code: "1", wantPart: "tenantCode"},
 		{name: "empty code", typ: "ORDER", tenant: "acme", code: "", wantPart: "code"},
+		{name: "upper-case tenant is lower-cased", typ: "ORDER", tenant: "ACME", code: "1", wantPK: "ORDER#acme", wantSK: "ORDER#1"},
+		{name: "star in tenant", typ: "ORDER", tenant: "*", code: "1", wantPart: "tenantCode", wantInErr: "'*'"},
+		{name: "space in tenant", typ: "ORDER", tenant: "ac me", code: "1", wantPart: "tenantCode", wantInErr: "white space"},
 		{name: "control char", typ: "ORDER", tenant: "acme", code: "a\nb", wantPart: "code", wantInErr: "control"},
 		{name: "invalid utf8", typ: "ORDER", tenant: "acme", code: "a\xffb", wantPart: "code", wantInErr: "UTF-8"},
 		{name: "sk too long", typ: "ORDER", tenant: "acme", code: strings.Repeat("x", 1024), wantPart: "sk", wantInErr: "too long"},
@@ -161,6 +164,15 @@ func TestValidateEntityKey(t *testing.T) {
 		{key: core.Key{PK: "ORDER#acme", SK: "ORDER#2024#1"}},
 		{key: core.Key{PK: "ORDER", SK: "ORDER#1"}, part: "pk"},
 		{key: core.Key{PK: "ORDER##acme", SK: "ORDER#1"}, part: "pk"},
+		// The rule NewKey applies, for raw keys too.
+		{key: core.Key{PK: "PRODUCT#ac#me", SK: "PRODUCT#1"}, part: "pk"},
+		{key: core.Key{PK: "PRODUCT#ACME", SK: "PRODUCT#1"}, part: "pk"},
+		{key: core.Key{PK: "PRODUCT#Acme", SK: "PRODUCT#1"}, part: "pk"},
+		{key: core.Key{PK: "PRODUCT#a*", SK: "PRODUCT#1"}, part: "pk"},
+		{key: core.Key{PK: "PRODUCT#a b", SK: "PRODUCT#1"}, part: "pk"},
+		{key: core.Key{PK: "#acme", SK: "PRODUCT#1"}, part: "pk"},
+		{key: core.Key{PK: "PRODUCT#acme@1", SK: "PRODUCT#1"}, part: "pk"},
+		{key: core.Key{PK: "PRODUCT#émile", SK: "PRODUCT#1"}},
 		{key: core.Key{PK: "ORDER#acme", SK: "ORDER#1@2"}, part: "sk"},
 		{key: core.Key{PK: "ORDER#acme", SK: ""}, part: "sk"},
 		{key: core.Key{PK: "ORDER#acme", SK: "ORDER#1#"}, part: "sk"},
@@ -218,4 +230,28 @@ func FuzzParseVersionedSK(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestKeyRuleAgreesWithNewKey: a raw key passes ValidateEntityKey exactly
+// when NewKey builds the same key from its parts.
+func TestKeyRuleAgreesWithNewKey(t *testing.T) {
+	for _, tenant := range []string{"acme", "ACME", "ac#me", "a@b", "", "x*", "a b", "émile", "Émile"} {
+		raw := core.Key{PK: "P#" + tenant, SK: "P#1"}
+		built, err := core.NewKey("P", tenant, "1")
+		rawErr := core.ValidateEntityKey(raw)
+		if (rawErr == nil) != (err == nil && built == raw) {
+			t.Errorf("tenant %q: ValidateEntityKey(%q) = %v, NewKey = %+v, %v", tenant, raw.PK, rawErr, built, err)
+		}
+	}
+}
+
+func TestValidateTenantCodeSuggestsLowerCase(t *testing.T) {
+	err := core.ValidateTenantCode("ACME")
+	var ke *core.KeyError
+	if !errors.As(err, &ke) || ke.Part != "tenantCode" || !strings.Contains(err.Error(), `"acme"`) {
+		t.Fatalf("err = %v, want a *KeyError suggesting \"acme\"", err)
+	}
+	if err := core.ValidateTenantCode("acme-01"); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -91,6 +91,12 @@ type Command struct {
 	TaskToken string `dynamodbav:"taskToken,omitempty" json:"taskToken,omitempty"`
 	// Error says why the command failed (Status StatusFailed).
 	Error string `dynamodbav:"error,omitempty" json:"error,omitempty"`
+	// Unsettled and UnsettledAt list a command the command flow has yet
+	// to finish in its table's sparse unsettled index (command.Sweep): the
+	// index partition, and when the sweep is to look at the command. The
+	// step that finishes or fails the command removes both.
+	Unsettled   string `dynamodbav:"unsettled,omitempty" json:"-"`
+	UnsettledAt string `dynamodbav:"unsettledAt,omitempty" json:"-"`
 	// Audit fields: when, by whom (user id) and from where (IP).
 	CreatedAt time.Time `dynamodbav:"createdAt,omitempty" json:"createdAt"`
 	CreatedBy string    `dynamodbav:"createdBy,omitempty" json:"createdBy,omitempty"`

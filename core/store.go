@@ -202,3 +202,56 @@ const (
 	// MaxTransactItems is the most operations in one Transact call.
 	MaxTransactItems = 100
 )
+
+// Index describes a global secondary index of a table: its name and the
+// string attributes that form its partition and sort keys. Indexes are
+// sparse: an item is in the index when it carries both attributes as
+// strings, and only then; removing either attribute takes it out.
+type Index struct {
+	Name string
+	// PK and SK name the item attributes of the index's partition and
+	// sort keys.
+	PK, SK string
+}
+
+// IndexQuery reads one partition of a table's global secondary index, in
+// the order of the index's sort key.
+type IndexQuery struct {
+	Index Index
+	// PK is the index partition to read: the value of Index.PK.
+	PK string
+	// Op, SK and SK2 restrict the value of Index.SK, as Query's do.
+	Op      SKOp
+	SK, SK2 string
+	// Limit caps the items of one page; 0 means the store's default page.
+	Limit int
+	// StartAfter continues after this position (exclusive), from
+	// IndexPage.Next.
+	StartAfter *IndexCursor
+}
+
+// IndexCursor is a position in an index: the table key of an item and its
+// index sort key value.
+type IndexCursor struct {
+	Key Key
+	SK  string
+}
+
+// IndexPage is one page of index query results. Next is nil on the last
+// page; a page may be shorter than Limit and still have a Next.
+type IndexPage struct {
+	Items []Item
+	Next  *IndexCursor
+}
+
+// IndexQuerier is implemented by item stores that can query global
+// secondary indexes (both adapters do; check with a type assertion).
+// Items carry at least the table's and the index's key attributes (what a
+// KEYS_ONLY index projects); read an item with Get for the rest. Index
+// reads are eventually consistent, as DynamoDB's are: an item written
+// moments ago may be missing from a page, or still present after it left
+// the index. Querying an index the table does not have is an error
+// matching ErrNotFound.
+type IndexQuerier interface {
+	QueryIndex(ctx context.Context, table string, q IndexQuery) (IndexPage, error)
+}

@@ -33,6 +33,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/stepcqrs/stepcqrs/core"
 )
 
 // StreamView is what a table's stream records carry.
@@ -60,6 +62,10 @@ type TableSpec struct {
 	Stream StreamView
 	// TTL enables time to live on attribute TTLAttribute.
 	TTL bool
+	// Indexes are global secondary indexes with string keys and a
+	// KEYS_ONLY projection (e.g. command.UnsettledIndex). An existing
+	// table gets the ones it lacks.
+	Indexes []core.Index
 }
 
 // QueueSpec is one SQS queue, optionally with a dead-letter queue.
@@ -213,6 +219,10 @@ func EnsureTable(ctx context.Context, db *dynamodb.Client, t TableSpec) (string,
 	if t.Stream != StreamNone {
 		in.StreamSpecification = &ddbtypes.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: ddbtypes.StreamViewType(t.Stream)}
 	}
+	for _, ix := range t.Indexes {
+		in.AttributeDefinitions = addAttrDefs(in.AttributeDefinitions, ix)
+		in.GlobalSecondaryIndexes = append(in.GlobalSecondaryIndexes, gsi(ix))
+	}
 	_, err := db.CreateTable(ctx, in)
 	if err != nil && code(err) != "ResourceInUseException" {
 		return "", err
@@ -227,6 +237,9 @@ func EnsureTable(ctx context.Context, db *dynamodb.Client, t TableSpec) (string,
 	}
 	if existed {
 		if err := alignStream(ctx, db, t, desc.Table); err != nil {
+			return "", err
+		}
+		if err := addIndexes(ctx, db, t, desc.Table); err != nil {
 			return "", err
 		}
 		if desc, err = db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(t.Name)}); err != nil {
@@ -253,6 +266,81 @@ func EnsureTable(ctx context.Context, db *dynamodb.Client, t TableSpec) (string,
 		return "", nil
 	}
 	return aws.ToString(desc.Table.LatestStreamArn), nil
+}
+
+// gsi is the definition of a KEYS_ONLY global secondary index.
+func gsi(ix core.Index) ddbtypes.GlobalSecondaryIndex {
+	return ddbtypes.GlobalSecondaryIndex{
+		IndexName: aws.String(ix.Name),
+		KeySchema: []ddbtypes.KeySchemaElement{
+			{AttributeName: aws.String(ix.PK), KeyType: ddbtypes.KeyTypeHash},
+			{AttributeName: aws.String(ix.SK), KeyType: ddbtypes.KeyTypeRange},
+		},
+		Projection: &ddbtypes.Projection{ProjectionType: ddbtypes.ProjectionTypeKeysOnly},
+	}
+}
+
+// addAttrDefs adds the string attribute definitions of ix's keys to defs.
+func addAttrDefs(defs []ddbtypes.AttributeDefinition, ix core.Index) []ddbtypes.AttributeDefinition {
+	for _, name := range []string{ix.PK, ix.SK} {
+		found := false
+		for _, d := range defs {
+			found = found || aws.ToString(d.AttributeName) == name
+		}
+		if !found {
+			defs = append(defs, ddbtypes.AttributeDefinition{AttributeName: aws.String(name), AttributeType: ddbtypes.ScalarAttributeTypeS})
+		}
+	}
+	return defs
+}
+
+// addIndexes creates the indexes of t that the existing table d lacks, one
+// at a time (DynamoDB creates one per UpdateTable), and waits until each
+// is ACTIVE.
+func addIndexes(ctx context.Context, db *dynamodb.Client, t TableSpec, d *ddbtypes.TableDescription) error {
+	have := map[string]bool{}
+	for _, g := range d.GlobalSecondaryIndexes {
+		have[aws.ToString(g.IndexName)] = true
+	}
+	for _, ix := range t.Indexes {
+		if have[ix.Name] {
+			continue
+		}
+		g := gsi(ix)
+		_, err := db.UpdateTable(ctx, &dynamodb.UpdateTableInput{
+			TableName:            aws.String(t.Name),
+			AttributeDefinitions: addAttrDefs(nil, ix),
+			GlobalSecondaryIndexUpdates: []ddbtypes.GlobalSecondaryIndexUpdate{{Create: &ddbtypes.CreateGlobalSecondaryIndexAction{
+				IndexName: g.IndexName, KeySchema: g.KeySchema, Projection: g.Projection,
+			}}},
+		})
+		if err != nil {
+			return fmt.Errorf("adding index %s to %s: %w", ix.Name, t.Name, err)
+		}
+		deadline := time.Now().Add(TableWait)
+		for {
+			out, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(t.Name)})
+			if err != nil {
+				return err
+			}
+			active := false
+			for _, g := range out.Table.GlobalSecondaryIndexes {
+				active = active || (aws.ToString(g.IndexName) == ix.Name && g.IndexStatus == ddbtypes.IndexStatusActive)
+			}
+			if active {
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("index %s of %s not active after %s", ix.Name, t.Name, TableWait)
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+	}
+	return nil
 }
 
 // alignStream turns the stream of an existing table on, off or to another

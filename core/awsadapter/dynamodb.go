@@ -212,7 +212,7 @@ func mapErr(table string, err error) error {
 	case apiCode(err) == "ValidationException":
 		return &wrapped{typed: &core.ValidationError{Problems: []string{apiMessage(err)}}, cause: err}
 	}
-	return err
+	return transient("dynamodb", err)
 }
 
 // Get implements core.ItemStore.
@@ -307,17 +307,23 @@ func (s *ItemStore) Delete(ctx context.Context, table string, key core.Key, cond
 
 // keyCondition translates the key part of q.
 func keyCondition(q core.Query) (expression.KeyConditionBuilder, error) {
-	kc := expression.Key("pk").Equal(expression.Value(q.PK))
-	sk := expression.Key("sk")
-	v := expression.Value(q.SK)
+	return keyConditionOn("pk", "sk", q.PK, q.Op, q.SK, q.SK2)
+}
+
+// keyConditionOn translates a key condition on the key attributes pkAttr
+// and skAttr (a table's or an index's).
+func keyConditionOn(pkAttr, skAttr, pk string, op core.SKOp, skv, sk2 string) (expression.KeyConditionBuilder, error) {
+	kc := expression.Key(pkAttr).Equal(expression.Value(pk))
+	sk := expression.Key(skAttr)
+	v := expression.Value(skv)
 	var c expression.KeyConditionBuilder
-	switch q.Op {
+	switch op {
 	case core.SKAny:
 		return kc, nil
 	case core.SKEqual:
 		c = sk.Equal(v)
 	case core.SKBeginsWith:
-		c = sk.BeginsWith(q.SK)
+		c = sk.BeginsWith(skv)
 	case core.SKLess:
 		c = sk.LessThan(v)
 	case core.SKLessEq:
@@ -327,9 +333,9 @@ func keyCondition(q core.Query) (expression.KeyConditionBuilder, error) {
 	case core.SKGreaterEq:
 		c = sk.GreaterThanEqual(v)
 	case core.SKBetween:
-		c = sk.Between(v, expression.Value(q.SK2))
+		c = sk.Between(v, expression.Value(sk2))
 	default:
-		return kc, &core.ValidationError{Problems: []string{fmt.Sprintf("unknown sort-key comparison %d", q.Op)}}
+		return kc, &core.ValidationError{Problems: []string{fmt.Sprintf("unknown sort-key comparison %d", op)}}
 	}
 	return kc.And(c), nil
 }
@@ -427,7 +433,36 @@ func (s *ItemStore) Transact(ctx context.Context, ops []core.TxOp) error {
 		}
 		return mapErr(table, err)
 	}
-	return &wrapped{typed: cancellation(tce, targets), cause: err}
+	canceled := cancellation(tce, targets)
+	if passing(canceled) {
+		return &core.TransientError{Service: "dynamodb", Err: &wrapped{typed: canceled, cause: err}}
+	}
+	return &wrapped{typed: canceled, cause: err}
+}
+
+// passingTxReasons are the cancellation reasons of a transaction that a
+// retry may overcome: contention with another transaction and throttling.
+var passingTxReasons = map[string]bool{
+	"TransactionConflict":           true,
+	"ThrottlingError":               true,
+	"ProvisionedThroughputExceeded": true,
+	"RequestLimitExceeded":          true,
+}
+
+// passing reports whether every reason of a cancellation is a passing one.
+func passing(tc *core.TransactionCanceledError) bool {
+	n := 0
+	for _, r := range tc.Reasons {
+		if r == nil {
+			continue
+		}
+		var tr *TxReasonError
+		if !errors.As(r, &tr) || !passingTxReasons[tr.Code] {
+			return false
+		}
+		n++
+	}
+	return n > 0
 }
 
 // cancelCodes parses "[ConditionalCheckFailed, None]" from the message of a

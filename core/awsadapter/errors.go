@@ -1,10 +1,13 @@
 package awsadapter
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/smithy-go"
 	"github.com/stepcqrs/stepcqrs/core"
 )
@@ -25,6 +28,40 @@ func apiMessage(err error) string {
 		return ae.ErrorMessage()
 	}
 	return ""
+}
+
+// transientCodes are AWS error codes of passing failures that the SDK's own
+// retry classification (retry.DefaultRetryables) does not know by code:
+// internal errors that may come without a 5xx status.
+var transientCodes = map[string]bool{
+	"InternalServerError":         true,
+	"InternalFailure":             true,
+	"InternalError":               true,
+	"ServiceUnavailable":          true,
+	"ServiceUnavailableException": true,
+}
+
+// transient is the one place where errors of AWS calls are classified as
+// passing: it returns err wrapped in a *core.TransientError when the SDK
+// would retry it (throttling codes such as ProvisionedThroughputExceeded,
+// RequestLimitExceeded and ThrottlingException; HTTP 500, 502, 503, 504;
+// connection errors) or when its code is an internal error, and err
+// unchanged otherwise. An error that reaches the adapter has outlived the
+// SDK's own retries; the state machines retry its name (TransientError)
+// further. A call cut short by its context is not transient: the
+// invocation ran out of time, which Step Functions sees by itself.
+func transient(service string, err error) error {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	var te *core.TransientError
+	if errors.As(err, &te) {
+		return err
+	}
+	if transientCodes[apiCode(err)] || retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(err) == aws.TrueTernary {
+		return &core.TransientError{Service: service, Err: err}
+	}
+	return err
 }
 
 // notFound wraps cause in a *core.NotFoundError of kind and name.

@@ -52,7 +52,7 @@ func s3Err(bucket, key string, err error) error {
 	case "NoSuchBucket":
 		return notFound("bucket", bucket, err)
 	}
-	return err
+	return transient("s3", err)
 }
 
 // Put implements core.ObjectStore.

@@ -92,7 +92,7 @@ func (w *Workflows) StartExecution(ctx context.Context, stateMachineARN, name st
 	case "StateMachineDoesNotExist", "StateMachineDeleting":
 		return "", notFound("state machine", stateMachineARN, err)
 	}
-	return "", err
+	return "", transient("sfn", err)
 }
 
 // DescribeExecution implements core.Workflows. An unknown or malformed
@@ -104,7 +104,7 @@ func (w *Workflows) DescribeExecution(ctx context.Context, executionARN string) 
 		case "ExecutionDoesNotExist", "InvalidArn", "ResourceNotFound":
 			return core.Execution{}, notFound("execution", executionARN, err)
 		}
-		return core.Execution{}, err
+		return core.Execution{}, transient("sfn", err)
 	}
 	ex := core.Execution{
 		ARN:             aws.ToString(out.ExecutionArn),
@@ -135,7 +135,7 @@ func taskErr(err error) error {
 	case "TaskDoesNotExist", "InvalidToken", "TaskTimedOut":
 		return sentinel(core.ErrTaskTokenInvalid, "task token", err)
 	}
-	return err
+	return transient("sfn", err)
 }
 
 // SendTaskSuccess implements core.Workflows. An empty output is sent as {}.

@@ -54,7 +54,7 @@ func (t *Topic) ARN(ctx context.Context, name string) (string, error) {
 	for p.HasMorePages() {
 		out, err := p.NextPage(ctx)
 		if err != nil {
-			return "", err
+			return "", transient("sns", err)
 		}
 		for _, tp := range out.Topics {
 			arn := aws.ToString(tp.TopicArn)
@@ -89,7 +89,7 @@ func (t *Topic) Publish(ctx context.Context, topic, message string, attributes m
 			t.arns.Delete(topic)
 			return "", notFound("topic", topic, err)
 		}
-		return "", err
+		return "", transient("sns", err)
 	}
 	return aws.ToString(out.MessageId), nil
 }

@@ -62,7 +62,7 @@ func (q *Queue) URL(ctx context.Context, name string) (string, error) {
 		if isQueueMissing(err) {
 			return "", notFound("queue", name, err)
 		}
-		return "", err
+		return "", transient("sqs", err)
 	}
 	u := aws.ToString(out.QueueUrl)
 	q.urls.Store(name, u)
@@ -76,7 +76,7 @@ func (q *Queue) queueErr(name string, err error) error {
 		q.urls.Delete(name)
 		return notFound("queue", name, err)
 	}
-	return err
+	return transient("sqs", err)
 }
 
 func messageAttrs(attrs map[string]string) map[string]types.MessageAttributeValue {

@@ -254,9 +254,15 @@ var condCases = []condCase{
 	{"IfAbsent", core.IfAbsent(), true, false, false},
 	{"IfExists", core.IfExists(), false, true, true},
 	{"IfVersion(3)", core.IfVersion(3), false, true, false},
+	// The stored version is higher, then lower, than the expected one;
+	// versions compare as numbers, not as strings ("3" < "30" < "4").
 	{"IfVersion(2)", core.IfVersion(2), false, false, false},
+	{"IfVersion(4)", core.IfVersion(4), false, false, false},
+	{"IfVersion(30)", core.IfVersion(30), false, false, false},
 	{"IfVersionBelow(4)", core.IfVersionBelow(4), true, true, true},
 	{"IfVersionBelow(3)", core.IfVersionBelow(3), true, false, true},
+	{"IfVersionBelow(2)", core.IfVersionBelow(2), true, false, true},
+	{"IfVersionBelow(10)", core.IfVersionBelow(10), true, true, true},
 	{"IfAttrEquals(status,a)", core.IfAttrEquals("status", s("a")), false, true, true},
 	{"IfAttrEquals(status,b)", core.IfAttrEquals("status", s("b")), false, false, false},
 	{"IfAttrEquals(version,3)", core.IfAttrEquals("version", n("3")), false, true, false},

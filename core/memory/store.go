@@ -111,6 +111,10 @@ type table struct {
 	qmu        sync.Mutex
 	pending    []change
 	delivering bool
+
+	// indexes are the table's global secondary indexes by name, kept up
+	// to date by set.
+	indexes map[string]*index
 }
 
 type partition struct {
@@ -224,8 +228,15 @@ func (t *table) get(k core.Key) core.Item {
 	return p.items[k.SK]
 }
 
-// set stores it (nil: deletes) at k.
+// set stores it (nil: deletes) at k, and updates the indexes.
 func (t *table) set(k core.Key, it core.Item) {
+	if len(t.indexes) > 0 {
+		old := t.get(k)
+		for _, ix := range t.indexes {
+			ix.remove(k, old)
+			ix.add(k, it)
+		}
+	}
 	p := t.parts[k.PK]
 	if it == nil {
 		if p == nil {
@@ -591,33 +602,13 @@ func (s *Store) Query(ctx context.Context, tbl string, q core.Query) (core.Page,
 		return core.Page{}, nil
 	}
 	sks := p.sks
+	lo, hi, err := skRange(len(sks), func(i int) string { return sks[i] }, q.Op, q.SK, q.SK2)
+	if err != nil {
+		return core.Page{}, err
+	}
 	atOrAfter := func(sk string) int { return sort.SearchStrings(sks, sk) }
 	after := func(sk string) int {
 		return sort.Search(len(sks), func(i int) bool { return sks[i] > sk })
-	}
-	lo, hi := 0, len(sks)
-	switch q.Op {
-	case core.SKAny:
-	case core.SKEqual:
-		lo, hi = atOrAfter(q.SK), after(q.SK)
-	case core.SKBeginsWith:
-		lo = atOrAfter(q.SK)
-		hi = lo
-		for hi < len(sks) && strings.HasPrefix(sks[hi], q.SK) {
-			hi++
-		}
-	case core.SKLess:
-		hi = atOrAfter(q.SK)
-	case core.SKLessEq:
-		hi = after(q.SK)
-	case core.SKGreater:
-		lo = after(q.SK)
-	case core.SKGreaterEq:
-		lo = atOrAfter(q.SK)
-	case core.SKBetween:
-		lo, hi = atOrAfter(q.SK), after(q.SK2)
-	default:
-		return core.Page{}, validation(fmt.Sprintf("unknown sort key operator %d", q.Op))
 	}
 	if q.StartAfter != nil {
 		if q.Descending {
@@ -654,6 +645,38 @@ func (s *Store) Query(ctx context.Context, tbl string, q core.Query) (core.Page,
 		page.Next = &core.Key{PK: q.PK, SK: last["sk"].(*types.AttributeValueMemberS).Value}
 	}
 	return page, nil
+}
+
+// skRange returns the range [lo, hi) of the n sorted sort keys (key(i) is
+// the i-th) that satisfy op with operands sk and sk2.
+func skRange(n int, key func(int) string, op core.SKOp, sk, sk2 string) (lo, hi int, err error) {
+	atOrAfter := func(v string) int { return sort.Search(n, func(i int) bool { return key(i) >= v }) }
+	after := func(v string) int { return sort.Search(n, func(i int) bool { return key(i) > v }) }
+	lo, hi = 0, n
+	switch op {
+	case core.SKAny:
+	case core.SKEqual:
+		lo, hi = atOrAfter(sk), after(sk)
+	case core.SKBeginsWith:
+		lo = atOrAfter(sk)
+		hi = lo
+		for hi < n && strings.HasPrefix(key(hi), sk) {
+			hi++
+		}
+	case core.SKLess:
+		hi = atOrAfter(sk)
+	case core.SKLessEq:
+		hi = after(sk)
+	case core.SKGreater:
+		lo = after(sk)
+	case core.SKGreaterEq:
+		lo = atOrAfter(sk)
+	case core.SKBetween:
+		lo, hi = atOrAfter(sk), after(sk2)
+	default:
+		return 0, 0, validation(fmt.Sprintf("unknown sort key operator %d", op))
+	}
+	return lo, hi, nil
 }
 
 // txKey identifies an item across tables.

@@ -20,6 +20,7 @@ package endpointtest
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -36,6 +37,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 )
@@ -123,6 +125,57 @@ func Config(t testing.TB) aws.Config {
 	if err != nil {
 		t.Fatalf("endpointtest: loading AWS config: %v", err)
 	}
+	return cfg
+}
+
+// serialMu is the lock of Serialized clients: one request of them at a
+// time in this process.
+var serialMu sync.Mutex
+
+// serialDoer sends requests one at a time, the response body read in full
+// before the next request goes out.
+type serialDoer struct{ next aws.HTTPClient }
+
+func (d serialDoer) Do(req *http.Request) (*http.Response, error) {
+	serialMu.Lock()
+	defer serialMu.Unlock()
+	resp, err := d.next.Do(req)
+	if err != nil {
+		return resp, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	return resp, nil
+}
+
+// Serialized returns cfg whose clients send their requests to a moto
+// endpoint one at a time (all Serialized clients of the test binary share
+// one lock); on another endpoint it returns cfg unchanged.
+//
+// moto handles requests on concurrent threads without isolating them: two
+// conditional writes of one item, two ADDs to one counter, two
+// transactions on one item, two StartExecution calls of one name can
+// interleave inside moto and both succeed, or lose an update
+// (awsadapter's TestTransactWriteItemsIsolation reproduces it). DynamoDB
+// and Step Functions isolate each request. Tests of concurrency properties
+// use Serialized clients on moto: the requests still interleave at request
+// granularity — an adapter that read and wrote in two requests where one
+// conditional request is needed still loses — but moto's own race is out.
+// Do not use it for a client whose requests must overlap (an SQS long poll
+// waiting for a concurrent send).
+func Serialized(cfg aws.Config) aws.Config {
+	if External() {
+		return cfg
+	}
+	next := cfg.HTTPClient
+	if next == nil {
+		next = awshttp.NewBuildableClient()
+	}
+	cfg.HTTPClient = serialDoer{next: next}
 	return cfg
 }
 
