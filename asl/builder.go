@@ -321,6 +321,14 @@ func (s *StateBuilder) Error(name string) *StateBuilder { s.st.Error = name; ret
 // Cause sets the cause of a Fail state.
 func (s *StateBuilder) Cause(cause string) *StateBuilder { s.st.Cause = cause; return s }
 
+// ErrorPath sets the error of a Fail state from a reference path (or
+// intrinsic) into its input.
+func (s *StateBuilder) ErrorPath(p string) *StateBuilder { s.st.ErrorPath = p; return s }
+
+// CausePath sets the cause of a Fail state from a reference path (or
+// intrinsic) into its input.
+func (s *StateBuilder) CausePath(p string) *StateBuilder { s.st.CausePath = p; return s }
+
 // ItemsPath selects the array a Map state iterates over.
 func (s *StateBuilder) ItemsPath(p string) *StateBuilder { s.st.ItemsPath = NewPath(p); return s }
 
@@ -332,6 +340,13 @@ func (s *StateBuilder) ItemSelector(v any) *StateBuilder {
 
 // MaxConcurrency bounds a Map state's parallel iterations.
 func (s *StateBuilder) MaxConcurrency(n int) *StateBuilder { s.st.MaxConcurrency = Int(n); return s }
+
+// MaxConcurrencyPath bounds a Map state's parallel iterations by a number
+// read from its input by a reference path, e.g. "$.maxConcurrency".
+func (s *StateBuilder) MaxConcurrencyPath(p string) *StateBuilder {
+	s.st.MaxConcurrencyPath = p
+	return s
+}
 
 // ToleratedFailurePercentage sets the percentage of failed items a Map state tolerates.
 func (s *StateBuilder) ToleratedFailurePercentage(p float64) *StateBuilder {

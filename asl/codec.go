@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -461,11 +463,58 @@ func Parse(data []byte) (*StateMachine, error) {
 	sm := new(StateMachine)
 	if err := json.Unmarshal(data, sm); err != nil {
 		return nil, &ValidationError{
-			Problems: []Problem{{Code: CodeInvalidJSON, Location: "/", Message: err.Error()}},
+			Problems: []Problem{{Code: CodeInvalidJSON, Location: "/", Message: decodeMessage(data, err)}},
 			cause:    err,
 		}
 	}
 	return sm, nil
+}
+
+// decodeMessage describes why data does not decode as a definition, in
+// terms of the JSON text (line and column), not of Go types.
+func decodeMessage(data []byte, err error) string {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		msg := strings.TrimPrefix(syn.Error(), "json: ")
+		if msg == "unexpected end of JSON input" {
+			line, col := lineCol(data, syn.Offset)
+			return "The definition is not valid JSON: it ends early, at line " + strconv.Itoa(line) + ", column " + strconv.Itoa(col)
+		}
+		// Offset is just past the offending character.
+		line, col := lineCol(data, syn.Offset-1)
+		return fmt.Sprintf("The definition is not valid JSON: %s at line %d, column %d", msg, line, col)
+	case errors.As(err, &typ):
+		return "The definition must be a JSON object, not " + article(describe(data))
+	}
+	return "The definition is not valid JSON: " + strings.TrimPrefix(err.Error(), "json: ")
+}
+
+// lineCol converts a byte offset of data to a 1-based line and column.
+func lineCol(data []byte, off int64) (line, col int) {
+	off = max(0, min(off, int64(len(data))))
+	line, col = 1, 1
+	for _, c := range data[:off] {
+		if c == '\n' {
+			line, col = line+1, 1
+		} else {
+			col++
+		}
+	}
+	return line, col
+}
+
+func article(what string) string {
+	switch what {
+	case "array":
+		return "an array"
+	case "empty", "null":
+		return what
+	case "bool":
+		return "a boolean"
+	}
+	return "a " + what
 }
 
 // MarshalJSON implements json.Marshaler.

@@ -29,9 +29,12 @@
 // AWS code (SCHEMA_VALIDATION_FAILED, MISSING_TRANSITION_TARGET, ...), a
 // JSON pointer location and a message; Error() reads like AWS's
 // "Invalid State Machine Definition: 'CODE: message at /States/X/Next'".
+// Problem.Path gives the location as a JSONPath ("$.States.X.Next").
 // WithWorkflowType(WorkflowExpress) rejects .sync and .waitForTaskToken.
-// Paths and intrinsic functions are checked with the grammars of
-// asl/jsonpath and asl/intrinsic, which the interpreter evaluates with.
+// Paths, intrinsic functions and JSONata expressions are checked with the
+// parsers of asl/jsonpath, asl/intrinsic and asl/jsonata, which the
+// interpreter evaluates with; a JSONata construct asl/jsonata does not
+// evaluate is not a validation error.
 // RunInvalidCorpus and RunValidCorpus run conformance files.
 //
 // # Builder

@@ -31,6 +31,8 @@ const (
 	CodeDuplicateState = "DUPLICATE_STATE_NAME"
 	// CodeInvalidLabel: a Map Label is empty, too long or has a forbidden character.
 	CodeInvalidLabel = "INVALID_LABEL"
+	// CodeInvalidJSONata: a JSONata expression ("{% ... %}") does not parse.
+	CodeInvalidJSONata = "INVALID_JSONATA_EXPRESSION"
 )
 
 // Problem is one defect of a definition.
@@ -50,6 +52,57 @@ func (p Problem) String() string {
 		return p.Code + ": " + p.Message
 	}
 	return p.Code + ": " + p.Message + " at " + p.Location
+}
+
+// Path returns the location as a JSONPath into the definition, e.g.
+// "$.States.A.Next" for "/States/A/Next", "$.States['my state'].Catch[0]"
+// for "/States/my state/Catch/0", or "$" for the whole definition. A
+// numeric token is an array index except where it names a state.
+func (p Problem) Path() string {
+	var b strings.Builder
+	b.WriteByte('$')
+	loc := strings.TrimPrefix(p.Location, "/")
+	if loc == "" {
+		return b.String()
+	}
+	prev := ""
+	for _, tok := range strings.Split(loc, "/") {
+		tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
+		switch {
+		case isIndex(tok) && prev != "States":
+			b.WriteString("[" + tok + "]")
+		case isIdentifier(tok):
+			b.WriteString("." + tok)
+		default:
+			b.WriteString("['" + strings.ReplaceAll(strings.ReplaceAll(tok, `\`, `\\`), "'", `\'`) + "']")
+		}
+		prev = tok
+	}
+	return b.String()
+}
+
+func isIndex(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func isIdentifier(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, r := range s {
+		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || i > 0 && r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // ValidationError lists every problem found in a definition. It unwraps to

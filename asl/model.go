@@ -70,6 +70,17 @@ const (
 	ErrorQueryEvaluationError            = "States.QueryEvaluationError"
 )
 
+// LambdaServiceErrors are the errors of the Lambda service itself (not of
+// the function) that a lambda:invoke Task should always retry: the list
+// AWS recommends for Retry.
+var LambdaServiceErrors = []string{
+	"Lambda.ServiceException",
+	"Lambda.AWSLambdaException",
+	"Lambda.SdkClientException",
+	"Lambda.TooManyRequestsException",
+	"Lambda.Unknown",
+}
+
 // meta records what the JSON codec needs for a lossless round trip: the
 // original key order and which fields were present with a zero value
 // (for example "End": false or "Next": "").

@@ -2,9 +2,12 @@ package asl
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -12,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/stepcqrs/stepcqrs/asl/intrinsic"
+	"github.com/stepcqrs/stepcqrs/asl/jsonata"
 )
 
 // Workflow types, for WithWorkflowType.
@@ -370,6 +374,9 @@ func (v *validator) state(sm *StateMachine, name string, st *State, loc, parentQ
 		}
 	}
 	v.assign(st.Assign, loc+"/Assign", ql)
+	if ql == QueryLanguageJSONata {
+		v.jsonataExprs(st, loc)
+	}
 
 	switch st.Type {
 	case TypeTask:
@@ -1073,6 +1080,49 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// jsonataExprs checks that every JSONata expression ("{% ... %}" string)
+// of a JSONata state parses; nested machines are checked state by state.
+// Constructs package jsonata does not implement pass: Step Functions runs
+// them.
+func (v *validator) jsonataExprs(st *State, loc string) {
+	raw, err := st.MarshalJSON()
+	if err != nil {
+		return
+	}
+	var doc map[string]any
+	if json.Unmarshal(raw, &doc) != nil {
+		return
+	}
+	for _, k := range slices.Sorted(maps.Keys(doc)) {
+		if k == "Branches" || k == "ItemProcessor" || k == "Iterator" {
+			continue
+		}
+		v.jsonataValue(doc[k], loc+"/"+escape(k))
+	}
+}
+
+func (v *validator) jsonataValue(val any, loc string) {
+	switch x := val.(type) {
+	case string:
+		expr, ok := jsonata.Expression(x)
+		if !ok {
+			return
+		}
+		var se *jsonata.SyntaxError
+		if _, err := jsonata.Compile(expr); errors.As(err, &se) {
+			v.add(CodeInvalidJSONata, loc, "%s", se.Msg)
+		}
+	case []any:
+		for i, e := range x {
+			v.jsonataValue(e, fmt.Sprintf("%s/%d", loc, i))
+		}
+	case map[string]any:
+		for _, k := range slices.Sorted(maps.Keys(x)) {
+			v.jsonataValue(x[k], loc+"/"+escape(k))
+		}
+	}
 }
 
 func sortedKeys(m map[string]json.RawMessage) []string {

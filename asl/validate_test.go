@@ -46,6 +46,18 @@ func TestValidate(t *testing.T) {
 		{"assign", `{"StartAt":"A","States":{"A":{"Type":"Pass","Assign":{"1x":1,"ok.$":"$.a[","y":{"z.$":"States.UUID()"}},"End":true}}}`, "",
 			[]string{"The variable name '1x' is not valid", "at /States/A/Assign/1x", "INVALID_JSONPATH", "/States/A/Assign/ok.$"}},
 		{"jsonata assign", `{"QueryLanguage":"JSONata","StartAt":"A","States":{"A":{"Type":"Pass","Assign":{"x":"{% $states.input %}"},"Output":"{% $x %}","End":true}}}`, "", nil},
+		{"jsonata syntax errors", `{"QueryLanguage":"JSONata","StartAt":"A","States":{"A":{"Type":"Pass","Assign":{"x":"{% $foo( %}"},"Output":{"a":["{% 1 + %}"]},"Next":"C"},
+		  "C":{"Type":"Choice","Choices":[{"Condition":"{% (1] %}","Next":"M"}],"Default":"M"},
+		  "M":{"Type":"Map","ItemProcessor":{"StartAt":"P","States":{"P":{"Type":"Pass","Output":"{% 'open %}","End":true}}},"Catch":[{"ErrorEquals":["States.ALL"],"Output":"{% %}","Next":"E"}],"End":true},
+		  "E":{"Type":"Fail","Error":"{% [1 %}"}}}`, "",
+			[]string{"INVALID_JSONATA_EXPRESSION: Unexpected end of expression at /States/A/Assign/x",
+				"INVALID_JSONATA_EXPRESSION: Unexpected end of expression at /States/A/Output/a/0",
+				`INVALID_JSONATA_EXPRESSION: Expected ";" or ")", got "]" at /States/C/Choices/0/Condition`,
+				"INVALID_JSONATA_EXPRESSION: String literal must be terminated by a matching quote at /States/M/ItemProcessor/States/P/Output",
+				"INVALID_JSONATA_EXPRESSION: Unexpected end of expression at /States/M/Catch/0/Output",
+				`INVALID_JSONATA_EXPRESSION: Expected "," or "]" before end of expression at /States/E/Error`}},
+		{"jsonata constructs outside the evaluator are valid", `{"QueryLanguage":"JSONata","StartAt":"A","States":{"A":{"Type":"Pass","Output":{"s":"{% [3,1]^($) %}","f":"{% $formatNumber(1, '#') %}","d":"{% $states.input.** %}","g":"{% $states.input.o{k: v} %}"},"End":true}}}`, "", nil},
+		{"jsonata text in a JSONPath state is a string", `{"StartAt":"A","States":{"A":{"Type":"Pass","Result":{"a":"{% $foo( %}"},"End":true}}}`, "", nil},
 		{"parallel nested", `{"StartAt":"P","States":{"P":{"Type":"Parallel","Branches":[{"StartAt":"X","States":{"X":{"Type":"Pass","End":true}},"Version":"1.0"}],"End":true}}}`, "",
 			[]string{"The field 'Version' is not supported by Step Functions at /States/P/Branches/0"}},
 	}
@@ -243,5 +255,50 @@ func TestBlankDefinition(t *testing.T) {
 	}
 	if _, err := Parse([]byte("not a definition")); err == nil || !strings.Contains(err.Error(), "INVALID_JSON_DESCRIPTION") {
 		t.Errorf("Parse(not JSON) = %v", err)
+	}
+}
+
+func TestProblemPath(t *testing.T) {
+	tests := []struct{ loc, want string }{
+		{"", "$"},
+		{"/", "$"},
+		{"/States/A/Next", "$.States.A.Next"},
+		{"/States/my state/Catch/0/Next", "$.States['my state'].Catch[0].Next"},
+		{"/States/0/Next", "$.States['0'].Next"},
+		{"/States/A/Parameters/a.$", "$.States.A.Parameters['a.$']"},
+		{"/States/a~1b/Assign/it's", `$.States['a/b'].Assign['it\'s']`},
+		{"/States/x~0y", "$.States['x~y']"},
+	}
+	for _, tt := range tests {
+		if got := (Problem{Location: tt.loc}).Path(); got != tt.want {
+			t.Errorf("Path(%q) = %s, want %s", tt.loc, got, tt.want)
+		}
+	}
+}
+
+// TestParseErrorMessages: a definition that does not decode is described
+// in terms of its JSON text, never of Go types.
+func TestParseErrorMessages(t *testing.T) {
+	tests := []struct{ def, want string }{
+		{`[1]`, "The definition must be a JSON object, not an array"},
+		{`"s"`, "The definition must be a JSON object, not a string"},
+		{`true`, "The definition must be a JSON object, not a boolean"},
+		{`null`, "The definition must be a JSON object, not null"},
+		{`{"StartAt":`, "The definition is not valid JSON: it ends early, at line 1, column 12"},
+		{"{\n  \"StartAt\": x\n}", "The definition is not valid JSON: invalid character 'x' looking for beginning of value at line 2, column 14"},
+	}
+	for _, tt := range tests {
+		_, err := Parse([]byte(tt.def))
+		var ve *ValidationError
+		if !errors.As(err, &ve) || len(ve.Problems) != 1 {
+			t.Fatalf("%s: err = %v, want one problem", tt.def, err)
+		}
+		p := ve.Problems[0]
+		if p.Code != CodeInvalidJSON || p.Message != tt.want || p.Path() != "$" {
+			t.Errorf("%s: problem = %+v, want %q at $", tt.def, p, tt.want)
+		}
+		if strings.Contains(p.Message, "Go value") || strings.Contains(p.Message, "asl.") {
+			t.Errorf("%s: message names Go types: %s", tt.def, p.Message)
+		}
 	}
 }

@@ -219,6 +219,23 @@ func (v *virtualCtx) Err() error {
 	return v.Context.Err()
 }
 
+// AfterFunc calls f when the clock reaches now+d, on the goroutine that
+// moves the clock there (inside Advance or AdvanceToNext, which return
+// after f does); at once when d <= 0. stop cancels a call that has not
+// happened yet.
+func (c *VirtualClock) AfterFunc(d time.Duration, f func()) (stop func()) {
+	return c.AtFunc(c.Now().Add(d), f)
+}
+
+// AtFunc is AfterFunc at an absolute time: at once when t is not after
+// the clock's time — also from inside a function the clock is running, so
+// a periodic job that schedules its next run from its run catches up on
+// every period a move spans, before the other functions due in it.
+func (c *VirtualClock) AtFunc(t time.Time, f func()) (stop func()) {
+	w := c.schedule(t, f)
+	return func() { c.cancel(w) }
+}
+
 // After implements Clock.
 func (c *VirtualClock) After(d time.Duration) <-chan time.Time {
 	ch := make(chan time.Time, 1)

@@ -51,14 +51,16 @@ func TestItemReaderFormats(t *testing.T) {
 	}
 }
 
+// failOdd is a resource that fails odd numbers and returns even ones.
+var failOdd = ResourceFunc(func(ctx context.Context, req *TaskRequest) (any, error) {
+	n, _ := req.Parameters.(json.Number).Int64()
+	if n%2 == 1 {
+		return nil, &StatesError{Name: "Odd", Cause: "odd item", HasName: true, HasCause: true}
+	}
+	return req.Parameters, nil
+})
+
 func TestToleratedFailures(t *testing.T) {
-	failOdd := ResourceFunc(func(ctx context.Context, req *TaskRequest) (any, error) {
-		n, _ := req.Parameters.(json.Number).Int64()
-		if n%2 == 1 {
-			return nil, &StatesError{Name: "Odd", Cause: "odd item", HasName: true, HasCause: true}
-		}
-		return req.Parameters, nil
-	})
 	tests := []struct {
 		name      string
 		tolerance string
@@ -86,6 +88,48 @@ func TestToleratedFailures(t *testing.T) {
 			if r.Status != tt.status || r.Error != tt.errName {
 				t.Errorf("result = %+v", r)
 			}
+		})
+	}
+}
+
+// TestToleratedFailureBoundary: a threshold exactly met is tolerated, and
+// meeting it early (the failing items run first) does not stop the Map from
+// running the remaining items.
+func TestToleratedFailureBoundary(t *testing.T) {
+	const all = `[{"Error":"Odd","Cause":"odd item"},{"Error":"Odd","Cause":"odd item"},0,2]`
+	tests := []struct {
+		name      string
+		tolerance string
+		output    string // "" when the Map fails
+	}{
+		{"count exactly met", `"ToleratedFailureCount":2,`, all},
+		{"count exceeded", `"ToleratedFailureCount":1,`, ""},
+		{"percentage exactly met", `"ToleratedFailurePercentage":50,`, all},
+		{"percentage just below", `"ToleratedFailurePercentage":49.9,`, ""},
+		{"percentage path exactly met", `"ToleratedFailurePercentagePath":"$$.Execution.Input.pct",`, all},
+		{"zero percent", `"ToleratedFailurePercentage":0,`, ""},
+		{"hundred percent", `"ToleratedFailurePercentage":100,`, all},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			def := `{"StartAt":"M","States":{"M":{"Type":"Map",` + tt.tolerance + `"MaxConcurrency":1,"ItemsPath":"$.items",
+			  "ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED","ExecutionType":"STANDARD"},"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::odd","End":true}}},
+			  "End":true}}}`
+			e := newEngine(t, def, Options{Resources: map[string]Resource{"arn:aws:states:::odd": failOdd}})
+			r, err := e.Run(context.Background(), json.RawMessage(`{"items":[1,3,0,2],"pct":50}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.output == "" {
+				if r.Status != StatusFailed || r.Error != asl.ErrorExceedToleratedFailureThreshold {
+					t.Errorf("result = %+v, want %s", r, asl.ErrorExceedToleratedFailureThreshold)
+				}
+				return
+			}
+			if r.Status != StatusSucceeded {
+				t.Fatalf("result = %+v", r)
+			}
+			jsonEq(t, r.Output, tt.output)
 		})
 	}
 }

@@ -29,10 +29,10 @@
 // surface with the function's errorType as error name.
 //
 // The JSONata query language is supported for the subset of JSONata that
-// state machines commonly use (paths over $states and variables, literals
-// and constructors, operators, conditionals, blocks and bindings, regular
-// expressions and the usual functions plus the AWS additions); New rejects a
-// definition with any other construct with an error matching
-// ErrJSONataNotSupported. Not supported either: .sync integrations unless
+// package asl/jsonata evaluates (paths over $states and variables, literals
+// and constructors, operators, conditionals, blocks, bindings and lambdas,
+// regular expressions and the usual functions plus the AWS additions); New
+// rejects a definition with any other construct, or an expression that
+// does not parse, with an error matching ErrJSONataNotSupported. Not supported either: .sync integrations unless
 // registered as resources, and S3 listObjectsV2 or manifest item readers.
 package interp

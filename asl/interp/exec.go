@@ -670,7 +670,7 @@ func (sr *stateRun) runWait(ctx context.Context, input any) (any, *StatesError) 
 			return nil, serr
 		}
 		s, _ := v.(string)
-		t, ok := parseTimestamp(s)
+		t, ok := jsonpath.ParseTimestamp(s)
 		if !ok {
 			return nil, sr.qeErr("The Timestamp field cannot be parsed as an ISO-8601 extended offset date-time format string: %s", plainText(v))
 		}
@@ -682,7 +682,7 @@ func (sr *stateRun) runWait(ctx context.Context, input any) (any, *StatesError) 
 		}
 		d = time.Duration(n) * time.Second
 	case st.Timestamp != "":
-		t, ok := parseTimestamp(st.Timestamp)
+		t, ok := jsonpath.ParseTimestamp(st.Timestamp)
 		if !ok {
 			return nil, sr.rtErr("The Timestamp field cannot be parsed as an ISO-8601 extended offset date-time format string: %s", st.Timestamp)
 		}
@@ -717,7 +717,7 @@ func (sr *stateRun) runWait(ctx context.Context, input any) (any, *StatesError) 
 			return nil, serr
 		}
 		s, isStr := v.(string)
-		t, ok := parseTimestamp(s)
+		t, ok := jsonpath.ParseTimestamp(s)
 		if !isStr || !ok {
 			return nil, sr.rtErr("The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: %s == %s", st.TimestampPath, plainText(v))
 		}

@@ -213,34 +213,36 @@ func TestWaitForTaskToken(t *testing.T) {
 	def := `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::cb.waitForTaskToken","Parameters":{"token.$":"$$.Task.Token"},"HeartbeatSeconds":60,"End":true}}}`
 	tests := []struct {
 		name    string
-		send    func(e *Engine, clock *VirtualClock, token string)
+		send    func(e *Engine, clock signalClock, x *Execution, token string)
 		status  Status
 		errName string
 	}{
-		{"success", func(e *Engine, _ *VirtualClock, tok string) {
+		{"success", func(e *Engine, _ signalClock, _ *Execution, tok string) {
 			if err := e.SendTaskSuccess(tok, json.RawMessage(`{"ok":true}`)); err != nil {
 				t.Error(err)
 			}
 		}, StatusSucceeded, ""},
-		{"failure", func(e *Engine, _ *VirtualClock, tok string) {
+		{"failure", func(e *Engine, _ signalClock, _ *Execution, tok string) {
 			if err := e.SendTaskFailure(tok, "MyError", "why"); err != nil {
 				t.Error(err)
 			}
 		}, StatusFailed, "MyError"},
-		{"heartbeat timeout", func(e *Engine, clock *VirtualClock, tok string) {
-			time.Sleep(10 * time.Millisecond)
+		{"heartbeat timeout", func(e *Engine, clock signalClock, x *Execution, tok string) {
+			if d := clock.awaitTimer(t, x); d != 60*time.Second {
+				t.Errorf("heartbeat timer %v, want 60s", d)
+			}
 			clock.Advance(61 * time.Second)
 		}, StatusFailed, asl.ErrorHeartbeatTimeout},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clock := NewVirtualClock(time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC))
+			clock := newSignalClock()
 			e := newEngine(t, def, Options{Clock: clock, Resources: map[string]Resource{"arn:aws:states:::cb": res}})
 			x, err := e.Start(context.Background(), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			tt.send(e, clock, <-tokens)
+			tt.send(e, clock, x, <-tokens)
 			r, err := x.Wait(context.Background())
 			if err != nil {
 				t.Fatal(err)

@@ -4,43 +4,73 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
+	"maps"
+	"slices"
 	"sync"
+	"time"
 
 	"github.com/stepcqrs/stepcqrs/asl"
+	"github.com/stepcqrs/stepcqrs/asl/jsonata"
 	"github.com/stepcqrs/stepcqrs/asl/jsonpath"
 )
 
 // jsonataCache holds compiled expressions by their text.
 type jsonataCache struct {
 	mu    sync.Mutex
-	nodes map[string]jnode
+	exprs map[string]*jsonata.Expr
 }
 
-func (c *jsonataCache) compile(expr string) (jnode, error) {
+// compile compiles an expression once. Expressions this interpreter cannot
+// run fail with an *UnsupportedError (matching ErrJSONataNotSupported),
+// syntax errors included: a definition that carries one would not pass
+// validation.
+func (c *jsonataCache) compile(expr string) (*jsonata.Expr, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if n, ok := c.nodes[expr]; ok {
-		return n, nil
+	if x, ok := c.exprs[expr]; ok {
+		return x, nil
 	}
-	n, err := compileJSONata(expr)
+	x, err := jsonata.Compile(expr)
 	if err != nil {
-		return nil, err
+		return nil, jsonataUnsupported(err)
 	}
-	if c.nodes == nil {
-		c.nodes = map[string]jnode{}
+	if c.exprs == nil {
+		c.exprs = map[string]*jsonata.Expr{}
 	}
-	c.nodes[expr] = n
-	return n, nil
+	c.exprs[expr] = x
+	return x, nil
 }
 
-// jsonataExpr returns the expression of a "{% ... %}" string.
-func jsonataExpr(s string) (string, bool) {
-	if strings.HasPrefix(s, "{%") && strings.HasSuffix(s, "%}") && len(s) >= 4 {
-		return strings.TrimSpace(s[2 : len(s)-2]), true
+// jsonataUnsupported converts an error of package jsonata that is not an
+// evaluation failure to an *UnsupportedError of this package.
+func jsonataUnsupported(err error) error {
+	var ue *jsonata.UnsupportedError
+	if errors.As(err, &ue) {
+		return &UnsupportedError{Feature: "JSONata " + ue.Feature}
 	}
-	return "", false
+	var se *jsonata.SyntaxError
+	if errors.As(err, &se) {
+		return &UnsupportedError{Feature: "JSONata syntax: " + se.Msg}
+	}
+	return err
 }
+
+// undefinedT marks an expression that yields no value (JSONata's
+// undefined).
+type undefinedT struct{}
+
+var undefined any = undefinedT{}
+
+// jsonataExpr returns the expression of a "{% ... %}" string.
+func jsonataExpr(s string) (string, bool) { return jsonata.Expression(s) }
+
+// jsonataRuntime gives expressions the engine's clock, random numbers and
+// UUIDs.
+type jsonataRuntime struct{ e *Engine }
+
+func (r jsonataRuntime) Now() time.Time  { return r.e.opts.Clock.Now() }
+func (r jsonataRuntime) Random() float64 { return r.e.randFloat() }
+func (r jsonataRuntime) UUID() string    { return r.e.newID() }
 
 // precompileJSONata compiles every JSONata expression of a definition that
 // uses JSONata, so that unsupported constructs are reported by New.
@@ -103,22 +133,21 @@ func (sr *stateRun) evalExpr(expr, field string, states map[string]any) (any, *S
 	}
 	vars := map[string]any{}
 	for k, v := range sr.th.varsView() {
-		vars[k] = fromJSON(v)
+		vars[k] = v
 	}
-	vars["states"] = fromJSON(states)
-	env := &jenv{vars: map[string]any{}, parent: &jenv{vars: vars}, eng: e}
-	v, err := n.eval(env, nil)
+	vars["states"] = states
+	v, ok, err := n.Eval(vars, jsonataRuntime{e})
 	if err != nil {
-		var je *jsonataError
-		if errors.As(err, &je) {
-			return nil, sr.qeErr("The JSONata expression '%s' specified for the field '%s' threw an error during evaluation: %s", expr, field, je.msg)
+		var ee *jsonata.EvalError
+		if errors.As(err, &ee) {
+			return nil, sr.qeErr("The JSONata expression '%s' specified for the field '%s' threw an error during evaluation: %s", expr, field, ee.Msg)
 		}
-		return nil, asStatesError(err)
+		return nil, asStatesError(jsonataUnsupported(err))
 	}
-	if _, u := v.(undefinedT); u {
+	if !ok {
 		return undefined, nil
 	}
-	return toJSON(v), nil
+	return v, nil
 }
 
 // evalTemplate evaluates a JSONata template: "{% %}" strings anywhere in a
@@ -150,7 +179,7 @@ func (sr *stateRun) evalTemplate(v any, field string, states map[string]any) (an
 		return out, nil
 	case map[string]any:
 		out := make(map[string]any, len(x))
-		for _, k := range sortedMapKeys(x) {
+		for _, k := range slices.Sorted(maps.Keys(x)) {
 			r, serr := sr.evalTemplate(x[k], field+"/"+k, states)
 			if serr != nil {
 				return nil, serr

@@ -1,8 +1,10 @@
 // Runs every case of an ASL conformance JSONL file (see
 // ../../../shared/asl-conformance/README.md for the format) through the npm
 // package aws-local-stepfunctions, with the corpus' Lambda stubs, and writes
-// one JSON line per case: {id, status, output?, error?, cause?, ms} or
-// {id, skipped: reason}. `go run ./cmd/stepcqrs asl conform --cases FILE
+// one JSON line per case: {id, status, output?, error?, cause?, construct_ms,
+// ms} or {id, skipped: reason}. construct_ms is the time of `new
+// StateMachine` (which parses and validates the definition), ms the time of
+// the execution alone (run to result). `go run ./cmd/stepcqrs asl conform --cases FILE
 // --results OUT` grades that file with the same rules as our interpreter.
 //
 //   node run.mjs CASES.jsonl > results.jsonl
@@ -85,36 +87,45 @@ async function runCase(c) {
   }
   const p = plan(c);
   if (p.needsSleep) return { id: c.id, skipped: 'needs a 60 s sleeping Lambda (no virtual clock)' };
+  const c0 = performance.now();
+  let sm;
+  try {
+    sm = new StateMachine(c.definition, { validationOptions: { checkPaths: false, checkArn: false } });
+  } catch (e) {
+    const inner = e?.cause ?? e;
+    return { id: c.id, status: 'FAILED', error: inner?.name, cause: inner?.message, construct_ms: performance.now() - c0 };
+  }
+  const construct_ms = performance.now() - c0;
   const t0 = performance.now();
   try {
-    const sm = new StateMachine(c.definition, { validationOptions: { checkPaths: false, checkArn: false } });
     const exec = sm.run(c.input, {
       overrides: { taskResourceLocalHandlers: p.tasks, waitTimeOverrides: p.waits, retryIntervalOverrides: p.retries },
       context: { Execution: { Id: 'arn:aws:states:us-east-1:000000000000:execution:m:e', Input: c.input, Name: 'e', StartTime: new Date().toISOString() },
                  StateMachine: { Id: 'arn:aws:states:us-east-1:000000000000:stateMachine:m', Name: 'm' } },
     });
     const output = await exec.result;
-    return { id: c.id, status: 'SUCCEEDED', output, ms: performance.now() - t0 };
+    return { id: c.id, status: 'SUCCEEDED', output, construct_ms, ms: performance.now() - t0 };
   } catch (e) {
     const ms = performance.now() - t0;
-    if (e?.name === 'ExecutionTimeoutError') return { id: c.id, status: 'TIMED_OUT', ms };
+    if (e?.name === 'ExecutionTimeoutError') return { id: c.id, status: 'TIMED_OUT', construct_ms, ms };
     const inner = e?.cause ?? e;
-    return { id: c.id, status: 'FAILED', error: inner?.name, cause: inner?.message, ms };
+    return { id: c.id, status: 'FAILED', error: inner?.name, cause: inner?.message, construct_ms, ms };
   }
 }
 
 const file = process.argv[2];
 if (!file) { console.error('usage: node run.mjs CASES.jsonl'); process.exit(2); }
 const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l.trim());
-let total = 0;
+let construct = 0, total = 0;
 const t0 = performance.now();
 for (const line of lines) {
   const r = await Promise.race([
     runCase(JSON.parse(line)),
     new Promise((res) => setTimeout(() => res({ id: JSON.parse(line).id, status: 'HUNG' }), 10000)),
   ]);
+  construct += r.construct_ms ?? 0;
   total += r.ms ?? 0;
   process.stdout.write(JSON.stringify(r) + '\n');
 }
-console.error(`aws-local-stepfunctions: ${lines.length} cases, ${(performance.now() - t0).toFixed(0)} ms wall, ${total.toFixed(0)} ms in executions`);
+console.error(`aws-local-stepfunctions: ${lines.length} cases, ${(performance.now() - t0).toFixed(0)} ms wall, ${construct.toFixed(0)} ms constructing machines, ${total.toFixed(0)} ms in executions`);
 process.exit(0);

@@ -51,6 +51,10 @@ const (
 	Pass Verdict = "PASS"
 	Fail Verdict = "FAIL"
 	Skip Verdict = "SKIP"
+	// Artefact is the failure of a case listed as a known artefact of the
+	// corpus (see KnownArtefacts): the recording, not the interpreter, is
+	// wrong.
+	Artefact Verdict = "ARTEFACT"
 )
 
 // Outcome is the verdict on one case, with the reason for a failure or skip.
@@ -58,6 +62,9 @@ type Outcome struct {
 	ID      string
 	Verdict Verdict
 	Reason  string
+	// Construct is the time taken to make the definition runnable: parse,
+	// validate and compile (interp.New); zero when parsing failed.
+	Construct time.Duration
 	// Elapsed is the time the execution took, from start to result; zero
 	// when the case did not get that far.
 	Elapsed time.Duration
@@ -66,12 +73,48 @@ type Outcome struct {
 // Summary counts the outcomes of a run.
 type Summary struct {
 	Passed, Failed, Skipped int
-	Outcomes                []Outcome
+	// Artefacts counts the failures of cases listed as known artefacts;
+	// Stale the listed cases that passed, so that the list does not
+	// outlive its reasons.
+	Artefacts, Stale int
+	Outcomes         []Outcome
 }
 
-// String renders the summary line: "N passed, M failed, K skipped".
+// OK reports whether the run has neither failures nor stale artefacts.
+func (s Summary) OK() bool { return s.Failed == 0 && s.Stale == 0 }
+
+// String renders the summary line: "N passed, M failed, K skipped", then
+// ", A known artefacts" and ", S stale artefacts" when there are any.
 func (s Summary) String() string {
-	return fmt.Sprintf("%d passed, %d failed, %d skipped", s.Passed, s.Failed, s.Skipped)
+	out := fmt.Sprintf("%d passed, %d failed, %d skipped", s.Passed, s.Failed, s.Skipped)
+	if s.Artefacts > 0 {
+		out += fmt.Sprintf(", %d known %s", s.Artefacts, plural(s.Artefacts, "artefact"))
+	}
+	if s.Stale > 0 {
+		out += fmt.Sprintf(", %d stale %s", s.Stale, plural(s.Stale, "artefact"))
+	}
+	return out
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
+}
+
+// count adds an outcome to the counts.
+func (s *Summary) count(o Outcome) {
+	switch o.Verdict {
+	case Pass:
+		s.Passed++
+	case Skip:
+		s.Skipped++
+	case Artefact:
+		s.Artefacts++
+	default:
+		s.Failed++
+	}
 }
 
 // Options configures a run.
@@ -83,6 +126,10 @@ type Options struct {
 	Verbose bool
 	// Timeout bounds one case; default 30s.
 	Timeout time.Duration
+	// Artefacts lists the cases whose recording is known to be wrong
+	// (KnownArtefacts, usually): their failures count as artefacts, not
+	// failures, and their passing is reported as stale.
+	Artefacts Artefacts
 }
 
 // RunFile runs every case of a JSONL file.
@@ -132,21 +179,24 @@ func Run(ctx context.Context, r io.Reader, opts Options) (Summary, error) {
 	}
 	var s Summary
 	for _, c := range cases {
-		o := RunCase(ctx, c, opts)
+		o := opts.Artefacts.classify(RunCase(ctx, c, opts))
 		s.Outcomes = append(s.Outcomes, o)
-		switch o.Verdict {
-		case Pass:
-			s.Passed++
+		s.count(o)
+		switch {
+		case o.Verdict == Pass && opts.Artefacts.listed(c.ID):
+			s.Stale++
+			fmt.Fprintf(out, "STALE %s: listed as a known artefact (%s) but passes; remove it from the list\n", c.ID, opts.Artefacts[c.ID])
+		case o.Verdict == Pass:
 			if opts.Verbose {
 				fmt.Fprintf(out, "PASS %s\n", c.ID)
 			}
-		case Skip:
-			s.Skipped++
+		case o.Verdict == Skip:
 			if opts.Verbose {
 				fmt.Fprintf(out, "SKIP %s: %s\n", c.ID, o.Reason)
 			}
+		case o.Verdict == Artefact:
+			fmt.Fprintf(out, "ARTEFACT %s: %s\n", c.ID, o.Reason)
 		default:
-			s.Failed++
 			fmt.Fprintf(out, "FAIL %s: %s\n", c.ID, o.Reason)
 		}
 	}
@@ -162,9 +212,18 @@ func RunCase(ctx context.Context, c Case, opts Options) (o Outcome) {
 			o.Verdict, o.Reason = Fail, fmt.Sprintf("panic: %v", p)
 		}
 	}()
+	constructing := time.Now()
 	def, err := asl.Parse(c.Definition)
 	if err != nil {
 		o.Verdict, o.Reason = Fail, "parse: "+err.Error()
+		return o
+	}
+	workflow := asl.WorkflowStandard
+	if isExpress(c) {
+		workflow = asl.WorkflowExpress
+	}
+	if err := asl.Validate(def, asl.WithWorkflowType(workflow)); err != nil {
+		o.Verdict, o.Reason = Fail, "validate: "+err.Error()
 		return o
 	}
 	clock := interp.NewVirtualClock(time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC))
@@ -177,6 +236,7 @@ func RunCase(ctx context.Context, c Case, opts Options) (o Outcome) {
 		Express:          isExpress(c),
 		Seed:             1,
 	})
+	o.Construct = time.Since(constructing)
 	if err != nil {
 		if errors.Is(err, interp.ErrJSONataNotSupported) {
 			o.Verdict, o.Reason = Skip, err.Error()

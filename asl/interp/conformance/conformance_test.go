@@ -23,7 +23,8 @@ func TestCorpus(t *testing.T) {
 		t.Skipf("conformance corpus not found at %s: %v", path, err)
 	}
 	var out strings.Builder
-	s, err := RunFile(context.Background(), path, Options{Out: &out})
+	artefacts := KnownArtefacts()
+	s, err := RunFile(context.Background(), path, Options{Out: &out, Artefacts: artefacts})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,6 +32,19 @@ func TestCorpus(t *testing.T) {
 	t.Log(s.String())
 	if s.Passed < passFloor {
 		t.Errorf("%d cases passed, below the floor of %d", s.Passed, passFloor)
+	}
+	// Every listed artefact is a case of the corpus that still fails.
+	verdicts := map[string]Verdict{}
+	for _, o := range s.Outcomes {
+		verdicts[o.ID] = o.Verdict
+	}
+	for _, id := range artefacts.IDs() {
+		if v, ok := verdicts[id]; !ok || v != Artefact {
+			t.Errorf("known artefact %s: verdict %q, want %s (remove it from known-artefacts.json if it is gone or passes)", id, v, Artefact)
+		}
+	}
+	if s.Stale != 0 || s.Artefacts != len(artefacts) {
+		t.Errorf("summary %s: want %d known artefacts and none stale", s, len(artefacts))
 	}
 }
 

@@ -19,6 +19,9 @@ type ExternalResult struct {
 	Output  json.RawMessage `json:"output,omitempty"`
 	Error   string          `json:"error,omitempty"`
 	Cause   string          `json:"cause,omitempty"`
+	// ConstructMillis is the wall time, in milliseconds, of making the
+	// definition runnable (parsing, validating, building the machine).
+	ConstructMillis float64 `json:"construct_ms,omitempty"`
 	// Millis is the execution's wall time in milliseconds.
 	Millis float64 `json:"ms,omitempty"`
 }
@@ -45,7 +48,9 @@ func ReadExternalResults(r io.Reader) (map[string]ExternalResult, error) {
 // are not compared, since other interpreters do not report them. A case
 // with no result is a failure.
 func Grade(c Case, res ExternalResult, ok bool) Outcome {
-	o := Outcome{ID: c.ID, Elapsed: time.Duration(res.Millis * float64(time.Millisecond))}
+	o := Outcome{ID: c.ID,
+		Construct: time.Duration(res.ConstructMillis * float64(time.Millisecond)),
+		Elapsed:   time.Duration(res.Millis * float64(time.Millisecond))}
 	switch {
 	case !ok:
 		o.Verdict, o.Reason = Fail, "no result"

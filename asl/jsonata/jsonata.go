@@ -1,4 +1,4 @@
-package interp
+package jsonata
 
 import (
 	"crypto/md5"
@@ -17,14 +17,6 @@ import (
 
 	"github.com/stepcqrs/stepcqrs/asl/jsonpath"
 )
-
-// This file holds a JSONata evaluator for the subset of the language that
-// state machines use: paths over $states and variables, literals, array and
-// object constructors, arithmetic, comparison, boolean and string operators,
-// the conditional operator, variable binding, blocks, regular expressions
-// and the common functions (plus the AWS additions $partition, $range,
-// $hash, $random, $uuid and $parse). Expressions outside the subset fail to
-// compile with an *UnsupportedError, so New rejects such definitions.
 
 // maxJSONataRange bounds the sequences that ranges may allocate.
 const maxJSONataRange = 1e7
@@ -47,7 +39,7 @@ type jnode interface {
 type jenv struct {
 	vars   map[string]any
 	parent *jenv
-	eng    *Engine
+	rt     Runtime
 	depth  int // lambda call depth
 }
 
@@ -59,12 +51,6 @@ func (e *jenv) lookup(name string) (any, bool) {
 	}
 	return nil, false
 }
-
-// jsonataError is a failure while evaluating an expression.
-type jsonataError struct{ msg string }
-
-// Error implements error.
-func (e *jsonataError) Error() string { return e.msg }
 
 // ---- lexer ----
 
@@ -85,7 +71,7 @@ func jlex(src string) ([]jtok, error) {
 		case c == '/' && i+1 < len(src) && src[i+1] == '*':
 			end := strings.Index(src[i+2:], "*/")
 			if end < 0 {
-				return nil, &UnsupportedError{Feature: "JSONata: unterminated comment"}
+				return nil, &SyntaxError{Msg: "Comment has no closing tag"}
 			}
 			i += end + 4
 		case c >= '0' && c <= '9':
@@ -99,7 +85,7 @@ func jlex(src string) ([]jtok, error) {
 			}
 			f, err := strconv.ParseFloat(src[i:j], 64)
 			if err != nil {
-				return nil, &UnsupportedError{Feature: "JSONata number " + src[i:j]}
+				return nil, &UnsupportedError{Feature: "number " + src[i:j]}
 			}
 			toks = append(toks, jtok{kind: "num", num: f, text: src[i:j]})
 			i = j
@@ -136,14 +122,14 @@ func jlex(src string) ([]jtok, error) {
 				j++
 			}
 			if j >= len(src) {
-				return nil, &UnsupportedError{Feature: "JSONata: unterminated string"}
+				return nil, &SyntaxError{Msg: "String literal must be terminated by a matching quote"}
 			}
 			toks = append(toks, jtok{kind: "str", text: b.String()})
 			i = j + 1
 		case c == '`':
 			j := strings.IndexByte(src[i+1:], '`')
 			if j < 0 {
-				return nil, &UnsupportedError{Feature: "JSONata: unterminated name"}
+				return nil, &SyntaxError{Msg: "Quoted property name must be terminated with a backquote (`)"}
 			}
 			toks = append(toks, jtok{kind: "name", text: src[i+1 : i+1+j]})
 			i += j + 2
@@ -172,7 +158,7 @@ func jlex(src string) ([]jtok, error) {
 					j++
 				}
 				if j >= len(src) {
-					return nil, &UnsupportedError{Feature: "JSONata: unterminated regex"}
+					return nil, &SyntaxError{Msg: "No terminating / in regular expression"}
 				}
 				pat := src[i+1 : j]
 				j++
@@ -195,7 +181,7 @@ func jlex(src string) ([]jtok, error) {
 					goto next
 				}
 			}
-			return nil, &UnsupportedError{Feature: fmt.Sprintf("JSONata character %q", c)}
+			return nil, &UnsupportedError{Feature: fmt.Sprintf("character %q", c)}
 		next:
 		}
 	}
@@ -222,6 +208,10 @@ func regexAllowed(toks []jtok) bool {
 type jparser struct {
 	toks []jtok
 	pos  int
+	// descendant is set when the source has "**", JSONata's descendant
+	// operator, which the lexer reads as two "*": where such a parse
+	// fails, the failure may be the operator's, not the expression's.
+	descendant bool
 }
 
 func (p *jparser) peek() jtok { return p.toks[p.pos] }
@@ -235,27 +225,66 @@ func (p *jparser) next() jtok {
 func (p *jparser) isOp(s string) bool { t := p.peek(); return t.kind == "op" && t.text == s }
 func (p *jparser) expect(s string) error {
 	if !p.isOp(s) {
-		return &UnsupportedError{Feature: fmt.Sprintf("JSONata: expected %q", s)}
+		return p.unexpected(p.peek(), strconv.Quote(s))
 	}
 	p.next()
 	return nil
 }
 
-// compileJSONata compiles an expression (without the {% %} markers).
-func compileJSONata(src string) (jnode, error) {
+// compile compiles an expression (without the {% %} markers).
+func compile(src string) (jnode, error) {
 	toks, err := jlex(src)
 	if err != nil {
 		return nil, err
 	}
-	p := &jparser{toks: toks}
+	p := &jparser{toks: toks, descendant: strings.Contains(src, "**")}
 	n, err := p.expr(0)
 	if err != nil {
 		return nil, err
 	}
 	if p.peek().kind != "eof" {
-		return nil, &UnsupportedError{Feature: "JSONata: unexpected " + p.peek().text}
+		return nil, p.unexpected(p.peek(), "")
 	}
 	return n, nil
+}
+
+// unexpected reports token t where the parser needed something else (want,
+// if not empty, says what). It is a syntax error when the expression ends
+// too early or a bracket closes out of turn: no JSONata construct goes on
+// that way. Any other token may begin a construct this parser does not
+// know (sort, transform, focus and index binding, partial application, a
+// function signature, grouping), so it is reported as unsupported.
+func (p *jparser) unexpected(t jtok, want string) error {
+	var msg string
+	switch {
+	case t.kind == "eof" && want != "":
+		msg = "Expected " + want + " before end of expression"
+	case t.kind == "eof":
+		msg = "Unexpected end of expression"
+	case want != "":
+		msg = "Expected " + want + ", got " + tokenText(t)
+	default:
+		msg = "Unexpected token " + tokenText(t)
+	}
+	closer := t.kind == "op" && (t.text == ")" || t.text == "]" || t.text == "}")
+	if (t.kind == "eof" || closer) && !p.descendant {
+		return &SyntaxError{Msg: msg}
+	}
+	return &UnsupportedError{Feature: msg}
+}
+
+// tokenText renders a token as the source had it, near enough for a
+// message.
+func tokenText(t jtok) string {
+	switch t.kind {
+	case "str":
+		return strconv.Quote(t.text)
+	case "var":
+		return strconv.Quote("$" + t.text)
+	case "regex":
+		return "regex /" + t.text + "/"
+	}
+	return strconv.Quote(t.text)
 }
 
 var jbinPrec = map[string]int{
@@ -287,7 +316,7 @@ func (p *jparser) expr(minPrec int) (jnode, error) {
 		if minPrec == 0 && p.isOp(":=") {
 			v, ok := lhs.(*jvar)
 			if !ok {
-				return nil, &UnsupportedError{Feature: "JSONata: binding to a non-variable"}
+				return nil, &UnsupportedError{Feature: "binding to a non-variable"}
 			}
 			p.next()
 			rhs, err := p.expr(0)
@@ -386,7 +415,7 @@ func (p *jparser) postfix() (jnode, error) {
 				continue
 			}
 			if jsonataStandard[v.name] {
-				return nil, &UnsupportedError{Feature: "JSONata function $" + v.name}
+				return nil, &UnsupportedError{Feature: "function $" + v.name}
 			}
 			n = &jinvoke{fn: n, args: args}
 		default:
@@ -405,7 +434,7 @@ func (p *jparser) primary() (jnode, error) {
 	case "regex":
 		re, err := regexp.Compile(t.text)
 		if err != nil {
-			return nil, &UnsupportedError{Feature: "JSONata regex " + t.text}
+			return nil, &UnsupportedError{Feature: "regex " + t.text}
 		}
 		return &jlit{v: re}, nil
 	case "var":
@@ -479,7 +508,7 @@ func (p *jparser) primary() (jnode, error) {
 			return &jwild{}, nil
 		}
 	}
-	return nil, &UnsupportedError{Feature: "JSONata: unexpected token " + t.text}
+	return nil, p.unexpected(t, "")
 }
 
 // ---- nodes ----
@@ -515,7 +544,7 @@ func (p *jparser) list(sep, close string, item func() error) error {
 			continue
 		}
 		if !p.isOp(close) {
-			return &UnsupportedError{Feature: fmt.Sprintf("JSONata: expected %s or %s", sep, close)}
+			return p.unexpected(p.peek(), strconv.Quote(sep)+" or "+strconv.Quote(close))
 		}
 	}
 	p.next()
@@ -542,7 +571,7 @@ func (p *jparser) lambda() (jnode, error) {
 	err := p.list(",", ")", func() error {
 		t := p.next()
 		if t.kind != "var" {
-			return &UnsupportedError{Feature: "JSONata: lambda parameter " + t.text}
+			return p.unexpected(t, "a parameter")
 		}
 		params = append(params, t.text)
 		return nil
@@ -739,7 +768,7 @@ func (n *jneg) eval(env *jenv, ctx any) (any, error) {
 	}
 	f, ok := toFloat(v)
 	if !ok {
-		return nil, &jsonataError{"Cannot negate a non-numeric value"}
+		return nil, &EvalError{"Cannot negate a non-numeric value"}
 	}
 	return -f, nil
 }
@@ -777,7 +806,7 @@ func (n *jcond) eval(env *jenv, ctx any) (any, error) {
 type jblock struct{ seq []jnode }
 
 func (n *jblock) eval(env *jenv, ctx any) (any, error) {
-	inner := &jenv{vars: map[string]any{}, parent: env, eng: env.eng, depth: env.depth}
+	inner := &jenv{vars: map[string]any{}, parent: env, rt: env.rt, depth: env.depth}
 	var v any = undefined
 	for _, e := range n.seq {
 		var err error
@@ -802,10 +831,10 @@ func (n *jrange) eval(env *jenv, ctx any) (any, error) {
 	a, ok1 := toFloat(lo)
 	b, ok2 := toFloat(hi)
 	if !ok1 || !ok2 {
-		return nil, &jsonataError{"The operands of the range operator must be integers"}
+		return nil, &EvalError{"The operands of the range operator must be integers"}
 	}
 	if b-a > maxJSONataRange {
-		return nil, &jsonataError{"The size of the sequence allocated by the range operator must not exceed 1e7"}
+		return nil, &EvalError{"The size of the sequence allocated by the range operator must not exceed 1e7"}
 	}
 	var out seqT
 	for i := a; i <= b; i++ {
@@ -849,7 +878,7 @@ func (n *jobject) eval(env *jenv, ctx any) (any, error) {
 		}
 		ks, ok := k.(string)
 		if !ok {
-			return nil, &jsonataError{"Key in object structure must evaluate to a string"}
+			return nil, &EvalError{"Key in object structure must evaluate to a string"}
 		}
 		v, err := n.vals[i].eval(env, ctx)
 		if err != nil {
@@ -933,19 +962,27 @@ func (n *jbin) eval(env *jenv, ctx any) (any, error) {
 		if lf, ok := toFloat(l); ok {
 			rf, ok := toFloat(r)
 			if !ok {
-				return nil, &jsonataError{"T2010: The expressions either side of operator \"" + n.op + "\" must evaluate to numeric or string values"}
+				return nil, &EvalError{"T2010: The expressions either side of operator \"" + n.op + "\" must evaluate to numeric or string values"}
 			}
 			c = cmpFloat(lf, rf)
 		} else if ls, ok := l.(string); ok {
 			rs, ok := r.(string)
 			if !ok {
-				return nil, &jsonataError{"T2010: The expressions either side of operator \"" + n.op + "\" must evaluate to numeric or string values"}
+				return nil, &EvalError{"T2010: The expressions either side of operator \"" + n.op + "\" must evaluate to numeric or string values"}
 			}
 			c = strings.Compare(ls, rs)
 		} else {
-			return nil, &jsonataError{"T2010: The expressions either side of operator \"" + n.op + "\" must evaluate to numeric or string values"}
+			return nil, &EvalError{"T2010: The expressions either side of operator \"" + n.op + "\" must evaluate to numeric or string values"}
 		}
-		return cmpResult(map[string]string{"<": "LessThan", "<=": "LessThanEquals", ">": "GreaterThan", ">=": "GreaterThanEquals"}[n.op], c), nil
+		switch n.op {
+		case "<":
+			return c < 0, nil
+		case "<=":
+			return c <= 0, nil
+		case ">":
+			return c > 0, nil
+		}
+		return c >= 0, nil
 	}
 	if lu || ru {
 		return undefined, nil
@@ -953,10 +990,10 @@ func (n *jbin) eval(env *jenv, ctx any) (any, error) {
 	lf, ok1 := toFloat(l)
 	rf, ok2 := toFloat(r)
 	if !ok1 {
-		return nil, &jsonataError{fmt.Sprintf("T2001: The left side of the \"%s\" operator must evaluate to a number", n.op)}
+		return nil, &EvalError{fmt.Sprintf("T2001: The left side of the \"%s\" operator must evaluate to a number", n.op)}
 	}
 	if !ok2 {
-		return nil, &jsonataError{fmt.Sprintf("T2002: The right side of the \"%s\" operator must evaluate to a number", n.op)}
+		return nil, &EvalError{fmt.Sprintf("T2002: The right side of the \"%s\" operator must evaluate to a number", n.op)}
 	}
 	switch n.op {
 	case "+":
@@ -1021,7 +1058,7 @@ func toJSON(v any) any {
 	case float64:
 		return floatNumber(x)
 	case int:
-		return jsonInt(x)
+		return json.Number(strconv.Itoa(x))
 	case seqT:
 		return toJSON([]any(x))
 	case []any:
@@ -1104,7 +1141,11 @@ func jstring(v any) string {
 	case undefinedT:
 		return ""
 	}
-	return encodeJSON(toJSON(v))
+	s, err := jsonpath.EncodeString(toJSON(v))
+	if err != nil {
+		return "null"
+	}
+	return s
 }
 
 func sortedMapKeys(m map[string]any) []string {
@@ -1119,7 +1160,7 @@ func sortedMapKeys(m map[string]any) []string {
 // ---- functions ----
 
 func argErr(name string) error {
-	return &jsonataError{fmt.Sprintf("T0410: Argument of function \"%s\" does not match function signature", name)}
+	return &EvalError{fmt.Sprintf("T0410: Argument of function \"%s\" does not match function signature", name)}
 }
 
 func numArgs(name string, args []any, n int) ([]float64, error) {
@@ -1200,7 +1241,7 @@ func init() {
 			case string:
 				f, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
 				if err != nil {
-					return nil, &jsonataError{"D3030: Unable to cast value to a number: " + strconv.Quote(x)}
+					return nil, &EvalError{"D3030: Unable to cast value to a number: " + strconv.Quote(x)}
 				}
 				return f, nil
 			case undefinedT:
@@ -1449,7 +1490,7 @@ func init() {
 			switch p := a[1].(type) {
 			case string:
 				if p == "" {
-					return nil, &jsonataError{"The second argument of the replace function cannot be an empty string"}
+					return nil, &EvalError{"The second argument of the replace function cannot be an empty string"}
 				}
 				return strings.ReplaceAll(s, p, repl), nil
 			case *regexp.Regexp:
@@ -1475,15 +1516,15 @@ func init() {
 				return x < y
 			})
 			if bad {
-				return nil, &jsonataError{"The values of the $sort function must be all numbers or all strings"}
+				return nil, &EvalError{"The values of the $sort function must be all numbers or all strings"}
 			}
 			return in, nil
 		},
 		"now": func(env *jenv, _ []any) (any, error) {
-			return env.eng.opts.Clock.Now().UTC().Format("2006-01-02T15:04:05.000Z"), nil
+			return env.rt.Now().UTC().Format("2006-01-02T15:04:05.000Z"), nil
 		},
 		"millis": func(env *jenv, _ []any) (any, error) {
-			return float64(env.eng.opts.Clock.Now().UnixMilli()), nil
+			return float64(env.rt.Now().UnixMilli()), nil
 		},
 		// AWS additions.
 		// AWS additions. Arity and argument checks follow a public suite of
@@ -1502,7 +1543,7 @@ func init() {
 			}
 			v, err := jsonpath.DecodeString(s)
 			if err != nil {
-				return nil, &jsonataError{"The argument of $parse is not valid JSON: " + s}
+				return nil, &EvalError{"The argument of $parse is not valid JSON: " + s}
 			}
 			return fromJSON(v), nil
 		},
@@ -1596,7 +1637,7 @@ func init() {
 		"random": func(env *jenv, a []any) (any, error) {
 			switch len(a) {
 			case 0:
-				return env.eng.randFloat(), nil
+				return env.rt.Random(), nil
 			case 1:
 				seed, ok := toFloat(a[0])
 				if !ok {
@@ -1611,7 +1652,7 @@ func init() {
 			if len(a) != 0 {
 				return nil, argErr("uuid")
 			}
-			return env.eng.newID(), nil
+			return env.rt.UUID(), nil
 		},
 	}
 	addHigherOrder()

@@ -1,4 +1,4 @@
-package interp
+package jsonata
 
 import (
 	"encoding/base64"
@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/stepcqrs/stepcqrs/asl/jsonpath"
 )
 
 // JSONata functions as values: lambdas (function($x){...}), references to
@@ -134,9 +136,9 @@ func applyFn(env *jenv, f any, args []any) (any, error) {
 	switch x := f.(type) {
 	case *jclosure:
 		if env.depth >= maxLambdaDepth {
-			return nil, &jsonataError{"U1001: Stack overflow error: Check for non-terminating recursive function.  Consider rewriting as tail-recursive."}
+			return nil, &EvalError{"U1001: Stack overflow error: Check for non-terminating recursive function.  Consider rewriting as tail-recursive."}
 		}
-		inner := &jenv{vars: make(map[string]any, len(x.params)), parent: x.env, eng: x.env.eng, depth: env.depth + 1}
+		inner := &jenv{vars: make(map[string]any, len(x.params)), parent: x.env, rt: x.env.rt, depth: env.depth + 1}
 		for i, p := range x.params {
 			var v any = undefined
 			if i < len(args) {
@@ -148,7 +150,7 @@ func applyFn(env *jenv, f any, args []any) (any, error) {
 	case jbuiltin:
 		return jfuncs[x.name](env, args)
 	}
-	return nil, &jsonataError{"T1006: Attempted to invoke a non-function"}
+	return nil, &EvalError{"T1006: Attempted to invoke a non-function"}
 }
 
 // callWith calls f with (value, index, array) trimmed to f's arity.
@@ -233,9 +235,9 @@ func addHigherOrder() {
 		case 1:
 			return found, nil
 		case 0:
-			return nil, &jsonataError{"D3139: The $single() function expected exactly 1 matching result.  Instead it matched 0."}
+			return nil, &EvalError{"D3139: The $single() function expected exactly 1 matching result.  Instead it matched 0."}
 		}
-		return nil, &jsonataError{"D3138: The $single() function expected exactly 1 matching result.  Instead it matched more."}
+		return nil, &EvalError{"D3138: The $single() function expected exactly 1 matching result.  Instead it matched more."}
 	}
 	jfuncs["reduce"] = func(env *jenv, a []any) (any, error) {
 		in, f, err := hofArray("reduce", a)
@@ -243,7 +245,7 @@ func addHigherOrder() {
 			return nil, err
 		}
 		if arity(f) < 2 {
-			return nil, &jsonataError{"D3050: The second argument of reduce function must be a function with at least two arguments"}
+			return nil, &EvalError{"D3050: The second argument of reduce function must be a function with at least two arguments"}
 		}
 		if in == nil {
 			return undefined, nil
@@ -399,7 +401,7 @@ func addMoreStandard() {
 		}
 		b, derr := base64.StdEncoding.DecodeString(s)
 		if derr != nil {
-			return nil, &jsonataError{"D3136: The string to be decoded is not valid base64"}
+			return nil, &EvalError{"D3136: The string to be decoded is not valid base64"}
 		}
 		return string(b), nil
 	}
@@ -417,7 +419,7 @@ func addMoreStandard() {
 		}
 		d, derr := url.PathUnescape(s)
 		if derr != nil {
-			return nil, &jsonataError{"D3140: Malformed URL passed to $decodeUrlComponent(): " + s}
+			return nil, &EvalError{"D3140: Malformed URL passed to $decodeUrlComponent(): " + s}
 		}
 		return d, nil
 	}
@@ -426,15 +428,15 @@ func addMoreStandard() {
 		if err != nil || !ok {
 			return undefined, err
 		}
-		t, okt := parseTimestamp(s)
+		t, okt := jsonpath.ParseTimestamp(s)
 		if !okt {
-			return nil, &jsonataError{"D3110: The timestamp value cannot be parsed as an ISO 8601 timestamp: " + s}
+			return nil, &EvalError{"D3110: The timestamp value cannot be parsed as an ISO 8601 timestamp: " + s}
 		}
 		return float64(t.UnixMilli()), nil
 	}
 	jfuncs["fromMillis"] = func(_ *jenv, a []any) (any, error) {
 		if len(a) != 1 {
-			return nil, &UnsupportedError{Feature: "JSONata $fromMillis with a picture"}
+			return nil, &UnsupportedError{Feature: "$fromMillis with a picture"}
 		}
 		if _, u := a[0].(undefinedT); u {
 			return undefined, nil
@@ -494,7 +496,7 @@ func addMoreStandard() {
 				msg = s
 			}
 		}
-		return nil, &jsonataError{"D3137: " + msg}
+		return nil, &EvalError{"D3137: " + msg}
 	}
 	jfuncs["assert"] = func(_ *jenv, a []any) (any, error) {
 		if len(a) < 1 {
@@ -511,7 +513,7 @@ func addMoreStandard() {
 					msg = s
 				}
 			}
-			return nil, &jsonataError{"D3141: " + msg}
+			return nil, &EvalError{"D3141: " + msg}
 		}
 		return undefined, nil
 	}
