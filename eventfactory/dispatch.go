@@ -58,10 +58,19 @@ func (d *Dispatcher) Handler() HandlerFunc {
 //   - SQS: an events.SQSEventResponse naming every failing message (by
 //     messageId).
 //   - SNS, S3, EventBridge: nil, or the handlers' errors joined.
+//   - HTTP requests: the response of OnHTTP's handler as the source
+//     expects it (events.APIGatewayProxyResponse for payload format 1.0,
+//     events.APIGatewayV2HTTPResponse for HTTP APIs,
+//     events.LambdaFunctionURLResponse for function URLs); a handler panic
+//     is logged and answered 500. A request that does not decode fails
+//     with a *MalformedError, one without a handler with an
+//     *UnroutedError.
 //
 // Errors are Go errors (typed, matching errors.Is/As), not yet converted for
 // the Lambda runtime: use Handler for that. The context passed to handlers
-// carries a core.Invoke (core.InvokeFromLambda) unless ctx already has one.
+// carries a core.Invoke (core.InvokeFromLambda) unless ctx already has one;
+// for HTTP requests, the Invoke built from the request by Config.Invoke
+// (which keeps the Lambda request id) replaces it.
 func (d *Dispatcher) Dispatch(ctx context.Context, payload json.RawMessage) (any, error) {
 	if _, ok := core.FromContext(ctx); !ok {
 		ctx = core.NewContext(ctx, core.InvokeFromLambda(ctx))
@@ -93,6 +102,8 @@ func (d *Dispatcher) Dispatch(ctx context.Context, payload json.RawMessage) (any
 		return nil, d.eventBridge(ctx, log, payload)
 	case SourceStepFunctions:
 		return d.stepFunctions(ctx, log, payload)
+	case SourceAPIGatewayV1, SourceAPIGatewayV2, SourceFunctionURL:
+		return d.serveHTTP(ctx, log, det.source, payload)
 	}
 	return nil, &SourceError{Err: ErrUnknownSource}
 }

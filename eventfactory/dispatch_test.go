@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda/messages"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/smithy-go"
 
 	"github.com/stepcqrs/stepcqrs/core"
 )
@@ -106,6 +108,11 @@ func fullRouter(t testing.TB, rec *recorder, cfg Config) *Dispatcher {
 	OnStepFunctions(r, "demo-task", "run-subtask", func(ctx context.Context, task SFNTask[struct{ SK string }]) (int, error) {
 		return task.Context.Map.Item.Index, rec.note("sfn:map:" + task.Input.SK)
 	})
+	OnHTTP(r, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if err := rec.note("http:" + req.Method + " " + req.URL.Path); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+		}
+	}))
 	d, err := r.Build()
 	if err != nil {
 		t.Fatal(err)
@@ -234,6 +241,85 @@ func TestSQSFIFOKeepsGroupOrder(t *testing.T) {
 	}
 	if s := rec.seen(); !reflect.DeepEqual(s, []string{"fifo:a1", "fifo:b1", "fifo:b2"}) {
 		t.Errorf("processed %v", s)
+	}
+}
+
+// fifoBatch returns sqs-fifo-batch.json (m-1 a1/A, m-2 b1/B, m-3 a2/A,
+// m-4 b2/B) with its records changed by edit.
+func fifoBatch(t *testing.T, edit func(recs []map[string]any)) json.RawMessage {
+	t.Helper()
+	var ev struct {
+		Records []map[string]any `json:"Records"`
+	}
+	if err := json.Unmarshal(readFixture(t, "sqs-fifo-batch.json"), &ev); err != nil {
+		t.Fatal(err)
+	}
+	edit(ev.Records)
+	b, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestSQSFIFOWithoutGroupStopsBatch: a failed FIFO message whose group is
+// unknown may belong to any group, so it and every later message are
+// reported, and none of them runs.
+func TestSQSFIFOWithoutGroupStopsBatch(t *testing.T) {
+	cases := map[string]struct {
+		edit   func(recs []map[string]any)
+		failOn string
+	}{
+		"handler fails": {
+			edit:   func(recs []map[string]any) { delete(recs[1]["attributes"].(map[string]any), "MessageGroupId") },
+			failOn: "fifo:b1",
+		},
+		"record does not decode": {
+			edit: func(recs []map[string]any) {
+				delete(recs[1]["attributes"].(map[string]any), "MessageGroupId")
+				recs[1]["messageAttributes"] = "not an object"
+			},
+		},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			rec := &recorder{failOn: map[string]error{c.failOn: errors.New("no")}}
+			d := fullRouter(t, rec, Config{})
+			out, err := d.Dispatch(context.Background(), fifoBatch(t, c.edit))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f := sqsFailures(t, out); !reflect.DeepEqual(f, []string{"m-2", "m-3", "m-4"}) {
+				t.Errorf("failures %v, want m-2 and every message after it", f)
+			}
+			want := []string{"fifo:a1"}
+			if c.failOn != "" {
+				want = append(want, c.failOn)
+			}
+			if s := rec.seen(); !reflect.DeepEqual(s, want) {
+				t.Errorf("processed %v, want %v", s, want)
+			}
+		})
+	}
+}
+
+// TestSQSFIFOUnparsableARN: a record whose own ARN cannot be parsed is
+// still known to come from a FIFO queue (its batch's other records say
+// so): it fails, and its group's later messages wait for it.
+func TestSQSFIFOUnparsableARN(t *testing.T) {
+	rec := &recorder{}
+	d := fullRouter(t, rec, Config{})
+	out, err := d.Dispatch(context.Background(), fifoBatch(t, func(recs []map[string]any) {
+		recs[0]["eventSourceARN"] = "arn:aws:sqs:ap-northeast-1:123456789012" // no queue name
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := sqsFailures(t, out); !reflect.DeepEqual(f, []string{"m-1", "m-3"}) {
+		t.Errorf("failures %v, want m-1 (bad ARN) and m-3 (same group, after it)", f)
+	}
+	if s := rec.seen(); !reflect.DeepEqual(s, []string{"fifo:b1", "fifo:b2"}) {
+		t.Errorf("processed %v, want group B only", s)
 	}
 }
 
@@ -399,6 +485,10 @@ func TestBadInput(t *testing.T) {
 		"bad-s3-key-escape.json":           {err: ErrMalformed},
 		"bad-eventbridge-time.json":        {err: ErrMalformed},
 		"bad-eventbridge-detail.json":      {err: ErrMalformed},
+		"bad-alb.json":                     {err: ErrUnknownSource},
+		"bad-apigw-v1-wrong-types.json":    {err: ErrMalformed},
+		"bad-apigw-v2-base64.json":         {err: ErrMalformed},
+		"bad-function-url-no-method.json":  {err: ErrMalformed},
 	}
 	files, _ := filepath.Glob("testdata/bad-*.json")
 	if len(files) != len(cases) {
@@ -587,8 +677,17 @@ func TestErrorNames(t *testing.T) {
 		{fmt.Errorf("wrapped: %w", Named("PaymentDeclined", errors.New("x"))), "PaymentDeclined"},
 		{messages.InvokeResponse_Error{Type: "Given"}, "Given"},
 		{fmt.Errorf("a: %w", custom{errors.New("b")}), "custom"},
-		{errors.New("plain"), "errorString"},
-		{errors.Join(errors.New("a"), errors.New("b")), "joinError"},
+		{errors.New("plain"), ErrorNameHandler},
+		{fmt.Errorf("sync handler %q: %w", "flaky", errors.New("search index down")), ErrorNameHandler},
+		{errors.Join(errors.New("a"), errors.New("b")), ErrorNameHandler},
+		{&core.TransientError{Service: "dynamodb", Err: errors.New("throttled")}, ErrorNameTransient},
+		{fmt.Errorf("apply: %w", &core.TransientError{Err: &core.TransactionCanceledError{}}), ErrorNameTransient},
+		{&core.TenantError{Requested: "globex"}, ErrorNameTenant},
+		// An AWS service error is named by its code, through the SDK's
+		// carriers; a handler's own type around it keeps its name.
+		{fmt.Errorf("x: %w", &smithy.OperationError{ServiceID: "S3", OperationName: "GetObject",
+			Err: &smithy.GenericAPIError{Code: "AccessDenied", Message: "no"}}), "AccessDenied"},
+		{fmt.Errorf("x: %w", custom{&smithy.OperationError{Err: &smithy.GenericAPIError{Code: "AccessDenied"}}}), "custom"},
 	}
 	for _, c := range cases {
 		if got := ErrorName(c.err); got != c.want {

@@ -13,9 +13,12 @@
 //     name (INSERT, MODIFY, REMOVE), with the images decoded into Go structs.
 //   - SQS, routed by queue name; SNS, by topic name; S3, by bucket and event
 //     name prefix; EventBridge, by source and detail-type.
+//   - HTTP requests from API Gateway REST and HTTP APIs and from Lambda
+//     function URLs, served by one standard http.Handler (see HTTP
+//     requests below).
 //
 // Handlers are registered with generic functions (OnDynamoDB, OnSQS, OnSNS,
-// OnS3, OnEventBridge, OnStepFunctions) on a Router. Registration problems
+// OnS3, OnEventBridge, OnStepFunctions) and OnHTTP on a Router. Registration problems
 // are collected and reported together by Router.Validate and Router.Build,
 // so a mis-wired service fails at start-up, not at its first event.
 //
@@ -66,6 +69,74 @@
 // and SNS messages are passed as is to string and []byte handlers and
 // decoded as JSON otherwise; Step Functions input and EventBridge detail are
 // decoded as JSON (json.RawMessage keeps them undecoded).
+//
+// # HTTP requests
+//
+// OnHTTP registers the service's http.Handler, typically an http.ServeMux
+// with method and wildcard patterns ("GET /orders/{code}"). Three shapes
+// reach it:
+//
+//   - payload format 1.0 (events.APIGatewayProxyRequest, SourceAPIGatewayV1):
+//     REST APIs, and HTTP APIs whose integration asks for format 1.0;
+//   - payload format 2.0 from an HTTP API (events.APIGatewayV2HTTPRequest,
+//     SourceAPIGatewayV2);
+//   - payload format 2.0 from a function URL (events.LambdaFunctionURLRequest,
+//     SourceFunctionURL).
+//
+// The last two have the same keys: function URL events carry an apiId
+// (the URL id), a routeKey and a stage ("$default") as HTTP API events do.
+// What tells them apart is requestContext.domainName: a function URL's host
+// is always <url-id>.lambda-url.<region>.on.aws, a name in AWS's own domain
+// that no HTTP API, custom domain included, can have. An event without a
+// domainName is taken for an HTTP API's; the two answer in the same format
+// anyway.
+//
+// The handler gets the http.Request a server would have built: method,
+// path and query (URL-decoded values for format 1.0, rawQueryString for
+// 2.0), headers (multi-value ones in format 1.0; comma-joined in 2.0, as
+// API Gateway joins them), cookies (2.0's cookies array becomes a Cookie
+// header), the body (base64-decoded when isBase64Encoded), Host, Proto,
+// RemoteAddr ("SOURCE-IP:0": API Gateway does not tell the client's port)
+// and API Gateway's path parameters (r.PathValue; a ServeMux pattern's
+// wildcards of the same name take precedence). Paths arrive
+// percent-encoded from REST APIs and function URLs and decoded from HTTP
+// APIs; characters that cannot stand in an encoded path ('?', '#', spaces,
+// a lone '%', …) are escaped before parsing, so a decoded path cannot turn
+// into a query, but "%2F" in a decoded path cannot be told from "/".
+// The request's context carries:
+//
+//   - the caller's core.Invoke, built by Config.Invoke (a
+//     core.InvokeResolver) from the authorizer's claims: the tenant, the
+//     user, the source IP, the Lambda request id. Module takes the
+//     resolver from the graph's core.Config (STEPCQRS_TENANT_* variables)
+//     unless Config.Invoke is set. Function URLs have no claims (IAM or no
+//     auth): their tenant can only come from the tenant header, in the
+//     fallback header mode. A tenant the resolver refuses is answered 403
+//     ({"message": ...}), an unusable tenant code 400, without running the
+//     handler;
+//   - the HTTPEvent (HTTPEventFrom), for what http.Request has no field
+//     for: claims, stage, API id, IAM caller.
+//
+// The response goes back in the struct of the request's source:
+// events.APIGatewayProxyResponse (every header in multiValueHeaders, the
+// single-valued ones in headers too), events.APIGatewayV2HTTPResponse or
+// events.LambdaFunctionURLResponse (comma-joined headers, Set-Cookie values
+// in cookies). It is what net/http would send: status 200 unless written,
+// the headers as they were at WriteHeader, a sniffed Content-Type when none
+// was set, no body for HEAD, 204 and 304. A body that is not UTF-8 text of
+// a textual media type (text/*, JSON, XML, form data, …) or that has a
+// Content-Encoding travels base64-encoded; a REST API passes it on as
+// binary only for the binary media types configured on the API.
+//
+// A handler panic is recovered, logged with its stack and answered 500
+// {"message":"Internal Server Error"}; the invocation succeeds. An event
+// that does not decode, or lacks a method or an absolute path, fails the
+// invocation with a *MalformedError (API Gateway then answers 502), and so
+// does a request without an OnHTTP handler, with an *UnroutedError, under
+// either Unrouted policy: a request needs a response. Application Load
+// Balancer requests (payload format 1.0 with requestContext.elb) are not
+// supported and reported as an unknown source. Responses are buffered
+// (no streaming) and, like every Lambda response, limited to 6 MB.
 //
 // # Errors that reach Step Functions
 //

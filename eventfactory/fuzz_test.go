@@ -3,6 +3,8 @@ package eventfactory
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
@@ -36,6 +38,11 @@ func FuzzDispatch(f *testing.F) {
 	OnEventBridge(r, "com.example.orders", "OrderShipped", func(ctx context.Context, e EventBridgeEvent[map[string]any]) error { return nil })
 	OnStepFunctions(r, "demo-command", "apply", func(ctx context.Context, task SFNTask[keysInput]) (any, error) { return task.Input, nil })
 	OnStepFunctions(r, "demo-task", "run-subtask", func(ctx context.Context, task SFNTask[json.RawMessage]) (any, error) { return task.Input, nil })
+	OnHTTP(r, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		w.Header().Set("Content-Type", req.Header.Get("Content-Type"))
+		_, _ = w.Write(body)
+	}))
 	d, err := r.Build()
 	if err != nil {
 		f.Fatal(err)
@@ -88,6 +95,18 @@ func FuzzDispatch(f *testing.F) {
 		case SourceSNS, SourceS3, SourceEventBridge:
 			if out != nil {
 				t.Fatalf("%v answered %v", src, out)
+			}
+		case SourceAPIGatewayV1:
+			if _, ok := out.(events.APIGatewayProxyResponse); !ok {
+				t.Fatalf("%v answered %T", src, out)
+			}
+		case SourceAPIGatewayV2:
+			if _, ok := out.(events.APIGatewayV2HTTPResponse); !ok {
+				t.Fatalf("%v answered %T", src, out)
+			}
+		case SourceFunctionURL:
+			if _, ok := out.(events.LambdaFunctionURLResponse); !ok {
+				t.Fatalf("%v answered %T", src, out)
 			}
 		}
 		if _, err := json.Marshal(out); err != nil {

@@ -4,6 +4,8 @@ import (
 	"log/slog"
 
 	"go.uber.org/fx"
+
+	"github.com/stepcqrs/stepcqrs/core"
 )
 
 // RoutesGroup is the fx value group of Registration values that Module
@@ -22,13 +24,15 @@ func AsRegistration(constructor any) any {
 }
 
 // Params are Module's dependencies: an optional Config, an optional
-// *slog.Logger (used when Config.Logger is nil) and the registrations of the
-// RoutesGroup group.
+// *slog.Logger (used when Config.Logger is nil), an optional core.Config
+// (its InvokeResolver is used when Config.Invoke is zero) and the
+// registrations of the RoutesGroup group.
 type Params struct {
 	fx.In
 
 	Config        Config         `optional:"true"`
 	Logger        *slog.Logger   `optional:"true"`
+	CoreConfig    core.Config    `optional:"true"`
 	Registrations []Registration `group:"stepcqrs.routes"`
 }
 
@@ -38,6 +42,9 @@ func New(p Params) (*Dispatcher, error) {
 	cfg := p.Config
 	if cfg.Logger == nil {
 		cfg.Logger = p.Logger
+	}
+	if cfg.Invoke == (core.InvokeResolver{}) {
+		cfg.Invoke = p.CoreConfig.InvokeResolver()
 	}
 	r := NewRouter(cfg)
 	for _, reg := range p.Registrations {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
+	"os"
 	"strings"
 	"testing"
 
@@ -92,5 +94,38 @@ func TestModuleWithoutRegistrations(t *testing.T) {
 	app.RequireStart().RequireStop()
 	if _, err := d.Dispatch(context.Background(), []byte(`{"x":1}`)); !errors.Is(err, eventfactory.ErrUnknownSource) {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// TestModuleTenantFromCoreConfig: without Config.Invoke, HTTP requests are
+// resolved by the core.Config of the graph (core.Module's, or the embedded
+// runtime's): here its fallback mode lets a function URL caller, whose IAM
+// credentials carry no claims, name its tenant in a header.
+func TestModuleTenantFromCoreConfig(t *testing.T) {
+	payload, err := os.ReadFile("testdata/function-url.json") // x-tenant-code: acme
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		mode core.TenantHeaderMode
+		want string
+	}{{core.TenantHeaderFallback, "acme"}, {"", ""}} {
+		var d *eventfactory.Dispatcher
+		var got core.Invoke
+		app := fxtest.New(t, eventfactory.Module,
+			fx.Supply(core.Config{TenantHeaderMode: c.mode}, slog.New(slog.DiscardHandler)),
+			fx.Provide(eventfactory.AsRegistration(func() eventfactory.Registration {
+				return func(r *eventfactory.Router) {
+					eventfactory.OnHTTP(r, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+						got, _ = core.FromContext(r.Context())
+					}))
+				}
+			})),
+			fx.Populate(&d))
+		app.RequireStart()
+		if _, err := d.Dispatch(context.Background(), payload); err != nil || got.TenantCode != c.want || !got.External {
+			t.Errorf("mode %q: %v, invoke %+v", c.mode, err, got)
+		}
+		app.RequireStop()
 	}
 }

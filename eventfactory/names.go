@@ -24,8 +24,18 @@ const (
 	ErrorNameExecutionExists  = "ExecutionExistsError"
 	ErrorNameTaskTokenInvalid = "TaskTokenInvalidError"
 	ErrorNameNotImplemented   = "NotImplementedError"
-	ErrorNameHandlerPanic     = "HandlerPanicError"
-	ErrorNameUnrouted         = "UnroutedError"
+	ErrorNameTenant           = "TenantError"
+	// ErrorNameTransient is the name of a *core.TransientError (throttling,
+	// an internal error of a service, a broken connection): the state
+	// machines retry it with backoff and jitter.
+	ErrorNameTransient = "TransientError"
+	// ErrorNameHandler is the name of an error that has no name of its
+	// own: errors.New, fmt.Errorf and errors.Join values, unnamed types.
+	// Step Functions then sees this stable name rather than the Go
+	// runtime's "errorString" or "wrapError".
+	ErrorNameHandler      = "HandlerError"
+	ErrorNameHandlerPanic = "HandlerPanicError"
+	ErrorNameUnrouted     = "UnroutedError"
 )
 
 // Namer is implemented by errors that choose the name Step Functions sees.
@@ -68,6 +78,7 @@ var sentinelNames = []struct {
 }{
 	{ErrHandlerPanic, ErrorNameHandlerPanic},
 	{ErrUnrouted, ErrorNameUnrouted},
+	{core.ErrTransient, ErrorNameTransient},
 	{core.ErrVersionConflict, ErrorNameVersionConflict},
 	{core.ErrConditionFailed, ErrorNameConditionFailed},
 	{core.ErrNotFound, ErrorNameNotFound},
@@ -77,16 +88,21 @@ var sentinelNames = []struct {
 	{core.ErrExecutionExists, ErrorNameExecutionExists},
 	{core.ErrTaskTokenInvalid, ErrorNameTaskTokenInvalid},
 	{core.ErrNotImplemented, ErrorNameNotImplemented},
+	{core.ErrTenantNotAllowed, ErrorNameTenant},
 }
 
-// anonymous are the standard library's unnamed error carriers: their type
-// names say nothing about the error.
+// anonymous are unnamed error carriers: their type names say nothing about
+// the error.
 var anonymous = map[string]bool{
 	"errorString": true, // errors.New
 	"wrapError":   true, // fmt.Errorf with one %w
 	"wrapErrors":  true, // fmt.Errorf with several %w
 	"joinError":   true, // errors.Join
 	"":            true, // unnamed types
+	// The AWS SDK's carriers of the service's error (smithy.OperationError,
+	// smithy-go/transport/http and aws/transport/http ResponseError).
+	"OperationError": true,
+	"ResponseError":  true,
 }
 
 // ErrorName returns the name Step Functions should see for err (nil: ""):
@@ -95,11 +111,13 @@ var anonymous = map[string]bool{
 //  2. the first Namer in err's chain (e.g. *NamedError): its ErrorName();
 //  3. the first of ErrHandlerPanic, ErrUnrouted and the core sentinels that
 //     err matches (errors.Is): the ErrorName* constant;
-//  4. the reflect type name of the first error in the chain, pointer
-//     stripped, that is not an anonymous standard-library wrapper
-//     (errorString, wrapError, wrapErrors, joinError);
-//  5. what the Lambda runtime itself would report: the reflect type name of
-//     err.
+//  4. the first error in the chain, depth-first, that has a name: an AWS
+//     service error's code (ErrorCode(), e.g. "AccessDeniedException"), or
+//     the reflect type name, pointer stripped, of an error type that is not
+//     an anonymous carrier (errorString, wrapError, wrapErrors, joinError,
+//     the AWS SDK's OperationError and ResponseError) — a handler's own
+//     error type keeps its name;
+//  5. ErrorNameHandler ("HandlerError"): the error has no name of its own.
 func ErrorName(err error) string {
 	if err == nil {
 		return ""
@@ -121,13 +139,16 @@ func ErrorName(err error) string {
 	if name := firstNamed(err); name != "" {
 		return name
 	}
-	return typeName(err)
+	return ErrorNameHandler
 }
 
 // firstNamed walks err's tree depth-first for a non-anonymous type name.
 func firstNamed(err error) string {
 	if err == nil {
 		return ""
+	}
+	if c, ok := err.(interface{ ErrorCode() string }); ok && c.ErrorCode() != "" {
+		return c.ErrorCode()
 	}
 	if name := typeName(err); !anonymous[name] {
 		return name

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"regexp"
 	"strings"
 
@@ -53,6 +54,11 @@ type Config struct {
 	// Lambda request id and, for Step Functions, the execution id. Default
 	// slog.Default().
 	Logger *slog.Logger
+	// Invoke builds the core.Invoke of HTTP requests (OnHTTP): which claim
+	// holds the tenant, and whether a header may choose it. The zero value
+	// reads the "custom:tenant" claim and ignores the header. Module uses
+	// the core.Config of the application's graph when this is zero.
+	Invoke core.InvokeResolver
 }
 
 // Validate reports every problem of the configuration, joined.
@@ -60,6 +66,9 @@ func (c Config) Validate() error {
 	var errs []error
 	if c.Unrouted != UnroutedFail && c.Unrouted != UnroutedSkip {
 		errs = append(errs, fmt.Errorf("eventfactory: config: Unrouted %v is neither UnroutedFail nor UnroutedSkip: %w", c.Unrouted, core.ErrValidation))
+	}
+	if err := c.Invoke.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("eventfactory: config: Invoke: %w", err))
 	}
 	return errors.Join(errs...)
 }
@@ -81,6 +90,7 @@ type routes struct {
 	s3     map[string][]s3Route                  // bucket
 	eb     map[ebKey][]ebHandler
 	sfn    map[sfnKey]sfnHandler
+	http   http.Handler // OnHTTP's, nil without one
 }
 
 type ebKey struct{ source, detailType string }
@@ -138,6 +148,7 @@ func (rt routes) clone() routes {
 		s3:     make(map[string][]s3Route, len(rt.s3)),
 		eb:     make(map[ebKey][]ebHandler, len(rt.eb)),
 		sfn:    make(map[sfnKey]sfnHandler, len(rt.sfn)),
+		http:   rt.http,
 	}
 	for t, byEvent := range rt.dynamo {
 		m := make(map[string][]dynamoHandler, len(byEvent))

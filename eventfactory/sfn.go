@@ -103,3 +103,35 @@ type SFNTask[In any] struct {
 	TaskToken string // empty unless the state waits for a task token
 	Payload   SFNPayload
 }
+
+// SFNError is the error output of a Step Functions Catch (what its
+// ResultPath puts into the state's input): the error name and the cause.
+type SFNError struct {
+	Error string `json:"Error"`
+	Cause string `json:"Cause"`
+}
+
+// Text is the error as readable text, "Error: message". A Lambda
+// function's error reaches Step Functions with a JSON document as its
+// Cause ({"errorMessage": …, "errorType": …, "stackTrace": …}), of which it
+// keeps the message; any other Cause is kept as it is. A nil SFNError is
+// "unknown error".
+func (e *SFNError) Text() string {
+	if e == nil {
+		return "unknown error"
+	}
+	cause := e.Cause
+	var doc struct {
+		ErrorMessage *string `json:"errorMessage"`
+	}
+	if strings.HasPrefix(strings.TrimSpace(cause), "{") && json.Unmarshal([]byte(cause), &doc) == nil && doc.ErrorMessage != nil {
+		cause = *doc.ErrorMessage
+	}
+	switch {
+	case cause == "":
+		return e.Error
+	case e.Error == "":
+		return cause
+	}
+	return e.Error + ": " + cause
+}

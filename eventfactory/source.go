@@ -20,6 +20,20 @@ const (
 	SourceSNS
 	SourceS3
 	SourceEventBridge
+	// SourceAPIGatewayV1 is an HTTP request in API Gateway's payload format
+	// 1.0 (events.APIGatewayProxyRequest): REST APIs, and HTTP APIs whose
+	// integration uses format 1.0.
+	SourceAPIGatewayV1
+	// SourceAPIGatewayV2 is an HTTP request of an API Gateway HTTP API in
+	// payload format 2.0 (events.APIGatewayV2HTTPRequest).
+	SourceAPIGatewayV2
+	// SourceFunctionURL is an HTTP request through a Lambda function URL
+	// (events.LambdaFunctionURLRequest, also payload format 2.0).
+	SourceFunctionURL
+	// SourceHTTP names the three HTTP sources together where one name is
+	// needed for all of them (the registration problems of OnHTTP). Detect
+	// never returns it.
+	SourceHTTP
 )
 
 var sourceNames = [...]string{
@@ -30,6 +44,10 @@ var sourceNames = [...]string{
 	SourceSNS:           "sns",
 	SourceS3:            "s3",
 	SourceEventBridge:   "eventbridge",
+	SourceAPIGatewayV1:  "apigateway-v1",
+	SourceAPIGatewayV2:  "apigateway-v2",
+	SourceFunctionURL:   "function-url",
+	SourceHTTP:          "http",
 }
 
 // String returns the source's lower-case name, e.g. "dynamodb".
@@ -38,6 +56,12 @@ func (s Source) String() string {
 		return sourceNames[s]
 	}
 	return fmt.Sprintf("Source(%d)", int(s))
+}
+
+// IsHTTP reports whether s is one of the HTTP sources, whose requests
+// OnHTTP's handler serves.
+func (s Source) IsHTTP() bool {
+	return s == SourceAPIGatewayV1 || s == SourceAPIGatewayV2 || s == SourceFunctionURL || s == SourceHTTP
 }
 
 // recordSources maps a record's eventSource (EventSource for SNS).
@@ -65,7 +89,17 @@ type detected struct {
 //   - an object with a "context" key, or whose keys are "input" and perhaps
 //     "taskToken": a Step Functions task payload (other keys a state
 //     machine adds to its Parameters are ignored);
-//   - an object with "detail-type", "source" and "detail": EventBridge.
+//   - an object with "detail-type", "source" and "detail": EventBridge;
+//   - an object with a "requestContext" and either "version" "2.0" with a
+//     "rawPath" (or a requestContext.http): an HTTP request in payload
+//     format 2.0, from a Lambda function URL when requestContext.domainName
+//     is a function URL host, <url-id>.lambda-url.<region>.on.aws, and from
+//     an API Gateway HTTP API otherwise (see HTTP requests in the package
+//     documentation for why the host decides);
+//   - an object with a "requestContext" and an "httpMethod" (and no
+//     "version" or "version" "1.0"): an API Gateway request in payload
+//     format 1.0. An Application Load Balancer request has that shape
+//     too, with requestContext.elb: it is reported as an unknown source.
 //
 // The error is a *MalformedError for a payload that is not a JSON object
 // (or a Records value that is not an array, or a Step Functions payload
@@ -127,6 +161,10 @@ func detect(payload json.RawMessage) (detected, error) {
 	if dt && src && det {
 		d.source = SourceEventBridge
 		return d, nil
+	}
+	if s, ok, err := detectHTTP(d.top); ok {
+		d.source = s
+		return d, err
 	}
 	return d, &SourceError{Err: ErrUnknownSource, Detail: "top-level keys " + keyList(d.top)}
 }
