@@ -8,7 +8,7 @@ package command_test
 // API and decoded by the event factory, and the deployability of the command
 // state machine definition.
 //
-// Known moto 5.2.1 divergences (DESIGN.md §9) do not apply to these paths:
+// Known moto 5.2.1 divergences (localstack/README.md) do not apply to these paths:
 // the flow creates rows with PutItem or in transactions, never with an
 // UpdateItem (moto emits two INSERT records for that), so the stream
 // assertions are exact; TTL is asserted as an attribute, never as expiry.
@@ -259,7 +259,7 @@ type awsEnv struct {
 
 var awsCtx = context.Background()
 
-func newAWSEnv(t *testing.T, tweak func(*core.Config)) *awsEnv {
+func newAWSEnv(t *testing.T, tweak func(*core.Config), dbOpts ...func(*dynamodb.Options)) *awsEnv {
 	t.Helper()
 	cfg := endpointtest.Config(t)
 	conf := core.Config{Env: "it", AppName: "shop", TablePrefix: endpointtest.Name("cmd") + "-"}
@@ -273,7 +273,7 @@ func newAWSEnv(t *testing.T, tweak func(*core.Config)) *awsEnv {
 	smName := conf.Prefix() + "command"
 	res, err := localstack.Provision(awsCtx, cfg, localstack.Spec{
 		Tables: []localstack.TableSpec{
-			{Name: conf.CommandTable(awsModule), Stream: localstack.StreamNewImage, TTL: true},
+			{Name: conf.CommandTable(awsModule), Stream: localstack.StreamNewImage, TTL: true, Indexes: []core.Index{command.UnsettledIndex}},
 			{Name: conf.DataTable(awsModule), TTL: true},
 			{Name: conf.HistoryTable(awsModule), TTL: true},
 		},
@@ -289,7 +289,14 @@ func newAWSEnv(t *testing.T, tweak func(*core.Config)) *awsEnv {
 	if conf.CommandStateMachineARN == "" || res.TableStreamARNs[conf.CommandTable(awsModule)] == "" {
 		t.Fatalf("Provision returned %+v", res)
 	}
-	client := dynamodb.NewFromConfig(cfg)
+	// The client's requests reach moto one at a time: moto does not
+	// isolate concurrent requests (two racing conditional writes or
+	// transactions may both commit, or a cancelled transaction may restore
+	// a table over the other's write; TestTransactWriteItemsIsolation in
+	// core/awsadapter reproduces it), where DynamoDB does. Racing applies
+	// and publishes still interleave request by request, so the tests see
+	// the flow's handling of a failed condition, not moto's race.
+	client := dynamodb.NewFromConfig(endpointtest.Serialized(cfg), dbOpts...)
 	e := &awsEnv{
 		aws: cfg, conf: conf,
 		db:      &awsDB{Client: client},
@@ -825,7 +832,11 @@ func TestAWSOutOfOrder(t *testing.T) {
 // both read the same data row (forced: both reach TransactWriteItems before
 // either writes). DynamoDB cancels one transaction on its conditions; that
 // apply re-reads and reports already_applied. Exactly one set of rows is
-// written.
+// written. The two transactions reach the endpoint one after the other
+// (endpointtest.Serialized), as DynamoDB's serializable transactions would
+// commit them; unserialized, moto lets both commit now and then. The same
+// race runs on the in-memory store, whose transactions are serializable,
+// in TestConcurrentApplyOneWins.
 func TestAWSConcurrentApplyOneWins(t *testing.T) {
 	e := newAWSEnv(t, func(c *core.Config) { c.TTL = core.TTLDays{Command: 7} })
 	k := awsKey(t, "race")
@@ -940,7 +951,7 @@ func TestAWSConditionalStatus(t *testing.T) {
 	// v2 fails (a Catch led to MarkFailed): status failed, with the error,
 	// and its waiting successor v3 is resumed.
 	in2 := e.wf.execInput(t, command.ExecutionName(awsModule, c2.PK, c2.SK))
-	if _, err := e.step(t, command.StateMarkFailed, command.StepInput{ExecutionInput: in2, Error: &command.StepError{Error: "States.TaskFailed", Cause: "boom"}}, ""); err != nil {
+	if _, err := e.step(t, command.StateMarkFailed, command.StepInput{ExecutionInput: in2, Error: &eventfactory.SFNError{Error: "States.TaskFailed", Cause: "boom"}}, ""); err != nil {
 		t.Fatalf("MarkFailed: %v", err)
 	}
 	row := e.commandRow(t, c2.Key())

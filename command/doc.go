@@ -58,8 +58,9 @@
 // two. When the wait times out anyway (the predecessor's stream record was
 // lost, say), Apply restarts every unsettled earlier version under its
 // deterministic execution name; a predecessor whose execution ended without
-// settling it is marked failed. After StepsOptions.MaxWaitTimeouts
-// consecutive timeouts for the same predecessor the command fails loudly
+// settling it is marked failed. When the waits for the same predecessor
+// time out more than StepsOptions.MaxWaitTimeouts times in a row, the
+// command fails loudly
 // (status failed, a WaitTimeoutError cause, a notification) rather than
 // loop. Recover does the same restart for an entity on an operator's
 // request: it is needed only for an entity's last version, which no

@@ -541,6 +541,10 @@ func (s *Service) setStatus(ctx context.Context, cmd *core.Command, st core.Comm
 	if cmd.TaskToken != "" {
 		upd.Remove = []string{"taskToken"}
 	}
+	if (st == core.StatusFinished || st == core.StatusFailed) && cmd.Unsettled != "" {
+		// Out of the unsettled index, in the same write as the final status.
+		upd.Remove = append(upd.Remove, "unsettled", "unsettledAt")
+	}
 	_, err := s.store.Update(ctx, s.commandTable, cmd.Key(), upd, statusIs(cmd.Status))
 	if err != nil {
 		return fmt.Errorf("set status %s of %s: %w", st, cmd.SK, err)
@@ -548,6 +552,9 @@ func (s *Service) setStatus(ctx context.Context, cmd *core.Command, st core.Comm
 	cmd.Status = st
 	if errMsg != "" {
 		cmd.Error = errMsg
+	}
+	if st == core.StatusFinished || st == core.StatusFailed {
+		cmd.Unsettled, cmd.UnsettledAt = "", ""
 	}
 	return nil
 }

@@ -14,7 +14,7 @@ import (
 // error matching core.ErrNotFound. consistent asks for a strongly
 // consistent read.
 func (s *Service) GetData(ctx context.Context, key core.Key, consistent bool) (*core.Data, error) {
-	if err := core.ValidateEntityKey(key); err != nil {
+	if err := s.authorize(ctx, key); err != nil {
 		return nil, err
 	}
 	item, err := s.store.Get(ctx, s.dataTable, key, consistent)
@@ -55,8 +55,8 @@ type ListPage struct {
 // ListData lists data rows, offloaded attributes resolved. A page may hold
 // fewer than Limit rows and still have a Cursor; loop until it is empty.
 func (s *Service) ListData(ctx context.Context, in ListInput) (ListPage, error) {
-	if in.PK == "" {
-		return ListPage{}, &core.ValidationError{Problems: []string{"list: pk is empty"}}
+	if err := s.authorizePK(ctx, in.PK); err != nil {
+		return ListPage{}, err
 	}
 	limit := in.Limit
 	if limit <= 0 {
@@ -110,7 +110,7 @@ func decodeCursor(c string) (core.Key, error) {
 // offloaded attributes resolved. A missing version gives an error matching
 // core.ErrNotFound.
 func (s *Service) GetCommand(ctx context.Context, key core.Key, v int64) (*core.Command, error) {
-	if err := core.ValidateEntityKey(key); err != nil {
+	if err := s.authorize(ctx, key); err != nil {
 		return nil, err
 	}
 	var cmd *core.Command
@@ -136,7 +136,7 @@ func (s *Service) GetCommand(ctx context.Context, key core.Key, v int64) (*core.
 // oldest first, attributes resolved. (It takes the key rather than the id,
 // because an id pk#sk cannot be split back when codes hold '#'.)
 func (s *Service) ListVersions(ctx context.Context, key core.Key) ([]core.Command, error) {
-	if err := core.ValidateEntityKey(key); err != nil {
+	if err := s.authorize(ctx, key); err != nil {
 		return nil, err
 	}
 	var out []core.Command
@@ -157,7 +157,7 @@ func (s *Service) ListVersions(ctx context.Context, key core.Key) ([]core.Comman
 // History returns the history rows of the entity at key (the earlier data
 // versions; sk = {sk}@{version}), oldest first, attributes resolved.
 func (s *Service) History(ctx context.Context, key core.Key) ([]core.Data, error) {
-	if err := core.ValidateEntityKey(key); err != nil {
+	if err := s.authorize(ctx, key); err != nil {
 		return nil, err
 	}
 	var out []core.Data

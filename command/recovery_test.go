@@ -17,7 +17,7 @@ import (
 )
 
 // Recovery of chains whose predecessor would otherwise never settle
-// (DESIGN.md §3: no interleaving may leave a chain waiting forever).
+// (no interleaving may leave a chain waiting forever).
 
 // waitStatus polls until the command k@v has status st.
 func waitStatus(t *testing.T, svc *command.Service, k core.Key, v int64, st core.CommandStatus) {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/stepcqrs/stepcqrs/core"
@@ -155,6 +154,30 @@ func (e *PendingError) Error() string {
 // Unwrap returns ErrPending and core.ErrVersionConflict.
 func (e *PendingError) Unwrap() []error { return []error{ErrPending, core.ErrVersionConflict} }
 
+// authorize applies the one rule for keys entering the service, on the
+// write side and the read side alike: the key must pass
+// core.ValidateEntityKey, and its tenant core.AuthorizeTenant.
+func (s *Service) authorize(ctx context.Context, key core.Key) error {
+	if err := core.ValidateEntityKey(key); err != nil {
+		return err
+	}
+	tenant, _ := core.TenantCodeOf(key.PK)
+	return s.authorizeTenant(ctx, tenant)
+}
+
+// authorizePK is authorize for a whole partition.
+func (s *Service) authorizePK(ctx context.Context, pk string) error {
+	if err := core.ValidatePK(pk); err != nil {
+		return err
+	}
+	tenant, _ := core.TenantCodeOf(pk)
+	return s.authorizeTenant(ctx, tenant)
+}
+
+func (s *Service) authorizeTenant(ctx context.Context, tenant string) error {
+	return core.AuthorizeTenant(ctx, tenant, s.cfg.RequireInvoke)
+}
+
 // normalized is a validated Input with derived fields.
 type normalized struct {
 	Input
@@ -173,6 +196,7 @@ func (s *Service) normalize(ctx context.Context, in Input) (normalized, error) {
 	if n.TenantCode == "" {
 		n.TenantCode = tenant
 	} else if n.TenantCode != tenant {
+		// Exact: tenant codes have one spelling (core.ValidateTenantCode).
 		problems = append(problems, fmt.Sprintf("tenantCode %q differs from the tenant of pk %q", n.TenantCode, in.PK))
 	}
 	if n.Code == "" {
@@ -196,8 +220,8 @@ func (s *Service) normalize(ctx context.Context, in Input) (normalized, error) {
 	if len(problems) > 0 {
 		return n, &core.ValidationError{Problems: problems}
 	}
-	if inv, ok := core.FromContext(ctx); ok && inv.TenantCode != "" && !strings.EqualFold(inv.TenantCode, n.TenantCode) {
-		return n, &core.TenantError{Requested: n.TenantCode, Reason: "the caller acts for tenant " + inv.TenantCode}
+	if err := s.authorizeTenant(ctx, tenant); err != nil {
+		return n, err
 	}
 	if n.Source == "" {
 		n.Source = s.source
@@ -249,7 +273,7 @@ func (s *Service) PublishPartialUpdateSync(ctx context.Context, in PartialInput)
 
 func (s *Service) mergePartial(ctx context.Context, in PartialInput) (Input, error) {
 	key := core.Key{PK: in.PK, SK: in.SK}
-	if err := core.ValidateEntityKey(key); err != nil {
+	if err := s.authorize(ctx, key); err != nil {
 		return Input{}, err
 	}
 	id := core.EntityID(in.PK, in.SK)
@@ -447,6 +471,8 @@ func (s *Service) newCommand(ctx context.Context, n normalized, v int64, sync bo
 	}
 	if sync {
 		cmd.SyncMode = core.SyncModeSync
+	} else {
+		cmd.Unsettled, cmd.UnsettledAt = unsettledShard(n.id), core.FormatTime(now)
 	}
 	return cmd, nil
 }

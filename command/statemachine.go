@@ -28,7 +28,7 @@ import (
 // Both ends of a Wait write $.wake: the SendTaskSuccess output
 // ({"resumedBy": ...}) or the timeout Catch's error output. The next Apply
 // reads it with $.step (its own previous result: waitFor, timeouts): after
-// a timeout it re-starts the predecessors' executions, and after
+// a timeout it re-starts the predecessors' executions, and after more than
 // StepsOptions.MaxWaitTimeouts consecutive timeouts it fails the command
 // loudly instead of waiting for ever.
 
@@ -59,20 +59,12 @@ const (
 // the Failed state.
 const ErrorNameCommandFailed = "CommandFailed"
 
-// LambdaServiceErrors are the Lambda service errors that Step Functions
-// should always retry (the list AWS recommends for lambda:invoke tasks).
-var LambdaServiceErrors = []string{
-	"Lambda.ServiceException",
-	"Lambda.AWSLambdaException",
-	"Lambda.SdkClientException",
-	"Lambda.TooManyRequestsException",
-	"Lambda.Unknown",
-}
-
 // RetryableErrors are the framework's named errors (see
-// eventfactory.ErrorName) that a step may return for a transient reason:
-// a conditional write that lost a race, a task token that could not be
+// eventfactory.ErrorName) that a step may return for a passing reason: a
+// conditional write that lost a race, a task token that could not be
 // delivered. Retrying the step is safe because every step is idempotent.
+// TransientError (eventfactory.ErrorNameTransient) has a Retry rule of its
+// own, with longer backoff (StateMachineOptions.TransientMaxAttempts).
 var RetryableErrors = []string{
 	eventfactory.ErrorNameConditionFailed,
 	eventfactory.ErrorNameTaskTokenInvalid,
@@ -100,6 +92,18 @@ type StateMachineOptions struct {
 	// HandlerMaxAttempts is the number of retries of a data-sync handler
 	// failing with any other error. Default 3.
 	HandlerMaxAttempts int
+	// TransientMaxAttempts is the number of retries of a step failing with
+	// a TransientError (throttling, an internal error of a service, a
+	// broken connection, after the AWS SDK's own retries), every step
+	// included. Default 10.
+	TransientMaxAttempts int
+	// TransientIntervalSeconds is the delay before the first retry of a
+	// TransientError; it doubles up to TransientMaxDelaySeconds, with full
+	// jitter. Defaults 2 and 60: ten retries then span up to about six
+	// minutes of outage (half that on average, by the jitter) before the
+	// command fails.
+	TransientIntervalSeconds int
+	TransientMaxDelaySeconds int
 	// SyncMaxConcurrency bounds the sync handlers run at once (0: no
 	// bound).
 	SyncMaxConcurrency int
@@ -126,6 +130,15 @@ func (o StateMachineOptions) withDefaults() (StateMachineOptions, error) {
 	if o.HandlerMaxAttempts <= 0 {
 		o.HandlerMaxAttempts = 3
 	}
+	if o.TransientMaxAttempts <= 0 {
+		o.TransientMaxAttempts = 10
+	}
+	if o.TransientIntervalSeconds <= 0 {
+		o.TransientIntervalSeconds = 2
+	}
+	if o.TransientMaxDelaySeconds <= 0 {
+		o.TransientMaxDelaySeconds = 60
+	}
 	if o.Comment == "" {
 		o.Comment = "stepcqrs command flow: apply a versioned command, wait for its predecessor, run the data-sync handlers, finish"
 	}
@@ -141,9 +154,17 @@ func StateMachine(opts StateMachineOptions) (*asl.StateMachine, error) {
 	if err != nil {
 		return nil, err
 	}
+	// transient comes first in every state's Retry: Step Functions uses
+	// the first rule whose ErrorEquals matches.
+	transient := func() *asl.RetryBuilder {
+		return asl.Retry(eventfactory.ErrorNameTransient).
+			IntervalSeconds(o.TransientIntervalSeconds).MaxAttempts(o.TransientMaxAttempts).
+			BackoffRate(2).MaxDelaySeconds(o.TransientMaxDelaySeconds).FullJitter()
+	}
 	retry := func() []*asl.RetryBuilder {
 		return []*asl.RetryBuilder{
-			asl.Retry(append(append([]string{}, LambdaServiceErrors...), RetryableErrors...)...).
+			transient(),
+			asl.Retry(append(append([]string{}, asl.LambdaServiceErrors...), RetryableErrors...)...).
 				IntervalSeconds(o.RetryIntervalSeconds).MaxAttempts(o.RetryMaxAttempts).
 				BackoffRate(2).MaxDelaySeconds(o.RetryMaxDelaySeconds).FullJitter(),
 		}
@@ -219,7 +240,7 @@ func StateMachine(opts StateMachineOptions) (*asl.StateMachine, error) {
 			Comment("Mark the command failed and resume its successors, so a failure never blocks the chain.").
 			Payload(stepPayload()).
 			DiscardResult().
-			Retry(asl.Retry(asl.ErrorAll).IntervalSeconds(o.RetryIntervalSeconds).
+			Retry(transient(), asl.Retry(asl.ErrorAll).IntervalSeconds(o.RetryIntervalSeconds).
 				MaxAttempts(o.RetryMaxAttempts*2).BackoffRate(2).MaxDelaySeconds(o.RetryMaxDelaySeconds).FullJitter()).
 			Next(StateFailed)).
 		Add(StateFailed, asl.Fail(ErrorNameCommandFailed, "the command failed; its row holds the error")).

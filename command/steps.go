@@ -2,14 +2,16 @@ package command
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/stepcqrs/stepcqrs/asl"
 	"github.com/stepcqrs/stepcqrs/core"
@@ -36,7 +38,7 @@ type StepInput struct {
 	// Handler names the data-sync handler of a Sync iteration.
 	Handler string `json:"handler,omitempty"`
 	// Error is the error output of the Catch that led to MarkFailed.
-	Error *StepError `json:"error,omitempty"`
+	Error *eventfactory.SFNError `json:"error,omitempty"`
 	// Step is the result of the previous Apply of this execution (nil on
 	// the first Apply).
 	Step *ApplyStepResult `json:"step,omitempty"`
@@ -57,12 +59,6 @@ type Wake struct {
 
 // TimedOut reports whether the wait ended by its timeout.
 func (w *Wake) TimedOut() bool { return w != nil && w.Error == asl.ErrorTimeout }
-
-// StepError is the error output of a Step Functions Catch.
-type StepError struct {
-	Error string `json:"Error"`
-	Cause string `json:"Cause"`
-}
 
 // ApplyStepResult is the result of the Apply step; Route branches on Next.
 type ApplyStepResult struct {
@@ -109,18 +105,48 @@ type StepsOptions struct {
 	// bound the command is failed loudly (status failed, error log,
 	// notification, failed execution) instead of waiting for ever.
 	MaxWaitTimeouts int
+	// OnRejected, when set, is called for every command stream record the
+	// stream route rejects (see RejectedRecord), after it was logged.
+	OnRejected RejectedRecordHook
 	// Logger receives structured logs; nil means slog.Default().
 	Logger *slog.Logger
 }
 
+// RejectedRecord is a command table stream record that the stream route
+// refused to start an execution for, because its row is not a command of
+// the framework: a pk or sk that is not a string, a key that fails
+// core.ValidateEntityKey, a sort key without a version. Such a row was
+// written around the command service (a console edit, a script, another
+// program), and no retry could ever make it start: the route skips it —
+// nothing is started, the record is logged at error level with its
+// sequence number and counted through StepsOptions.OnRejected — and goes
+// on with the batch, so it never holds up the stream's shard.
+type RejectedRecord struct {
+	Module, Table  string
+	SequenceNumber string
+	EventID        string
+	// PK and SK are the record's keys as text (as JSON when they were not
+	// strings).
+	PK, SK string
+	// Err says what is wrong with the keys.
+	Err error
+}
+
+// RejectedRecordHook receives the records the stream route rejects (see
+// RejectedRecord), e.g. to count them in a metric. It must be safe for
+// concurrent use. In an fx application, provide one in the graph and
+// Module passes it to Steps.
+type RejectedRecordHook func(context.Context, RejectedRecord)
+
 // DefaultMaxWaitTimeouts is the default of StepsOptions.MaxWaitTimeouts:
 // with the default wait timeout of 300 s, a command gives up on a
-// predecessor that made no progress for 50 minutes.
+// predecessor that made no progress through 11 waits in a row, 55 minutes
+// (the 11th timeout is beyond the bound of 10).
 const DefaultMaxWaitTimeouts = 10
 
 // WaitTimeoutError is the cause recorded on a command failed because its
-// predecessor stayed unsettled through MaxWaitTimeouts consecutive waits,
-// even after its execution was re-started.
+// predecessor stayed unsettled through more than MaxWaitTimeouts
+// consecutive timed-out waits, even after its execution was re-started.
 type WaitTimeoutError struct {
 	// SK is the waiting command's sort key; WaitFor the predecessor's
 	// version.
@@ -163,22 +189,7 @@ func MachineName(arn string) string {
 // record gets the same name, so Step Functions does not start a second
 // execution.
 func ExecutionName(module, pk, sk string) string {
-	sum := sha256.Sum256([]byte(module + "\x00" + pk + "\x00" + sk))
-	h := hex.EncodeToString(sum[:12])
-	var b strings.Builder
-	for _, r := range module + "-" + core.CodeOf(sk) + "-v" + versionPart(sk) {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_':
-			b.WriteRune(r)
-		default:
-			b.WriteByte('_')
-		}
-	}
-	readable := b.String()
-	if max := 80 - 1 - len(h); len(readable) > max {
-		readable = readable[:max]
-	}
-	return readable + "-" + h
+	return core.ExecutionName(module+"-"+core.CodeOf(sk)+"-v"+versionPart(sk), module, pk, sk)
 }
 
 func versionPart(sk string) string {
@@ -196,6 +207,50 @@ type streamCommand struct {
 	SyncMode string             `dynamodbav:"syncMode"`
 }
 
+// decodeStreamCommand reads the part of a command row the stream route
+// needs from a stream image, refusing rows that are not commands of the
+// framework: keys that are not strings or fail the key rule.
+func decodeStreamCommand(img core.Item) (streamCommand, error) {
+	var c streamCommand
+	str := func(name string) (string, error) {
+		switch v := img[name].(type) {
+		case *types.AttributeValueMemberS:
+			return v.Value, nil
+		case nil:
+			return "", &core.KeyError{Part: name, Reason: "missing"}
+		default:
+			return "", &core.KeyError{Part: name, Value: attrText(v), Reason: fmt.Sprintf("not a string (%T)", v)}
+		}
+	}
+	var err error
+	if c.PK, err = str("pk"); err != nil {
+		return c, err
+	}
+	if c.SK, err = str("sk"); err != nil {
+		return c, err
+	}
+	if _, _, err := cmdKey(core.Key{PK: c.PK, SK: c.SK}); err != nil {
+		return c, err
+	}
+	if v, ok := img["status"].(*types.AttributeValueMemberS); ok {
+		c.Status = core.CommandStatus(v.Value)
+	}
+	if v, ok := img["syncMode"].(*types.AttributeValueMemberS); ok {
+		c.SyncMode = v.Value
+	}
+	return c, nil
+}
+
+// attrText renders an attribute value for a log line.
+func attrText(v core.AttributeValue) string {
+	var x any
+	if err := attributevalue.Unmarshal(v, &x); err != nil {
+		return fmt.Sprintf("%T", v)
+	}
+	b, _ := json.Marshal(x)
+	return string(b)
+}
+
 // Steps returns the registration of the command flow's event routes: for
 // every module, the INSERT records of its command table's stream start one
 // execution of the command state machine per command (deterministic name,
@@ -208,6 +263,16 @@ type streamCommand struct {
 // only (FilterCriteria {"eventName": ["INSERT"]}): status updates are
 // MODIFY records, which no route handles.
 func Steps(opts StepsOptions) (eventfactory.Registration, error) {
+	st, err := newSteps(opts)
+	if err != nil {
+		return nil, err
+	}
+	return st.register, nil
+}
+
+// newSteps validates opts, fills in their defaults and returns the step
+// handlers.
+func newSteps(opts StepsOptions) (*steps, error) {
 	var p []string
 	if len(opts.Services) == 0 {
 		p = append(p, "Services is empty")
@@ -238,7 +303,7 @@ func Steps(opts StepsOptions) (eventfactory.Registration, error) {
 	if st.log == nil {
 		st.log = slog.Default()
 	}
-	return st.register, nil
+	return st, nil
 }
 
 type steps struct {
@@ -248,16 +313,11 @@ type steps struct {
 }
 
 func (st *steps) register(r *eventfactory.Router) {
-	modules := make([]string, 0, len(st.opts.Services))
-	for m := range st.opts.Services {
-		modules = append(modules, m)
-	}
-	sort.Strings(modules)
-	for _, m := range modules {
+	for _, m := range slices.Sorted(maps.Keys(st.opts.Services)) {
 		svc := st.opts.Services[m]
 		table, _, _ := svc.Tables()
 		eventfactory.OnDynamoDB(r, table, []string{eventfactory.StreamInsert},
-			func(ctx context.Context, rec eventfactory.DynamoDBRecord[streamCommand]) error {
+			func(ctx context.Context, rec eventfactory.DynamoDBRecord[core.Item]) error {
 				return st.onInsert(ctx, m, rec)
 			})
 	}
@@ -266,13 +326,18 @@ func (st *steps) register(r *eventfactory.Router) {
 	eventfactory.OnStepFunctions(r, st.machine, StateSyncHandler, st.syncHandler)
 	eventfactory.OnStepFunctions(r, st.machine, StateFinish, st.finish)
 	eventfactory.OnStepFunctions(r, st.machine, StateMarkFailed, st.markFailed)
+	eventfactory.OnEventBridge(r, SweepEventSource, SweepEventDetailType, st.onSweep)
 }
 
 // onInsert starts the execution of a new command.
-func (st *steps) onInsert(ctx context.Context, module string, rec eventfactory.DynamoDBRecord[streamCommand]) error {
-	c := rec.NewImage
-	if c == nil {
+func (st *steps) onInsert(ctx context.Context, module string, rec eventfactory.DynamoDBRecord[core.Item]) error {
+	if rec.NewImage == nil {
 		return &core.ValidationError{Problems: []string{"command stream record without NewImage: the stream view must be NEW_IMAGE or NEW_AND_OLD_IMAGES"}}
+	}
+	c, err := decodeStreamCommand(*rec.NewImage)
+	if err != nil {
+		st.reject(ctx, module, rec, err)
+		return nil
 	}
 	log := st.log.With("module", module, "pk", c.PK, "sk", c.SK)
 	if c.SyncMode == core.SyncModeSync || settled(c.Status) {
@@ -294,6 +359,31 @@ func (st *steps) onInsert(ctx context.Context, module string, rec eventfactory.D
 	}
 	log.DebugContext(ctx, "execution started", "executionArn", arn)
 	return nil
+}
+
+// reject skips a stream record that is no command of the framework (see
+// RejectedRecord): an error log with its sequence number, the OnRejected
+// hook, and nothing started.
+func (st *steps) reject(ctx context.Context, module string, rec eventfactory.DynamoDBRecord[core.Item], err error) {
+	r := RejectedRecord{Module: module, Table: rec.Table, SequenceNumber: rec.Record.Change.SequenceNumber,
+		EventID: rec.Record.EventID, Err: err}
+	img := *rec.NewImage
+	if v, ok := img["pk"].(*types.AttributeValueMemberS); ok {
+		r.PK = v.Value
+	} else if img["pk"] != nil {
+		r.PK = attrText(img["pk"])
+	}
+	if v, ok := img["sk"].(*types.AttributeValueMemberS); ok {
+		r.SK = v.Value
+	} else if img["sk"] != nil {
+		r.SK = attrText(img["sk"])
+	}
+	st.log.ErrorContext(ctx, "command stream record rejected: not a command of the framework; no execution started",
+		"module", module, "table", r.Table, "sequenceNumber", r.SequenceNumber, "eventID", r.EventID,
+		"pk", r.PK, "sk", r.SK, "err", err)
+	if st.opts.OnRejected != nil {
+		st.opts.OnRejected(ctx, r)
+	}
 }
 
 func (st *steps) service(in ExecutionInput) (*Service, error) {
@@ -444,7 +534,7 @@ func (st *steps) markFailed(ctx context.Context, task eventfactory.SFNTask[StepI
 	}
 	cause := errors.New("command failed")
 	if e := task.Input.Error; e != nil {
-		cause = fmt.Errorf("%s: %s", e.Error, e.Cause)
+		cause = errors.New(e.Text())
 	}
 	key := task.Input.Key()
 	r, err := svc.Fail(ctx, key, cause)
@@ -537,7 +627,8 @@ func (st *steps) giveUp(ctx context.Context, log *slog.Logger, svc *Service, key
 // entity would recover it by itself) — and returns how many commands were
 // unsettled. opts are the options given to Steps.
 func Recover(ctx context.Context, opts StepsOptions, module string, entity core.Key) (int, error) {
-	if _, err := Steps(opts); err != nil {
+	st, err := newSteps(opts)
+	if err != nil {
 		return 0, err
 	}
 	svc := opts.Services[module]
@@ -550,10 +641,6 @@ func Recover(ctx context.Context, opts StepsOptions, module string, entity core.
 	beyond, err := core.VersionedSK(entity.SK, core.MaxVersion)
 	if err != nil {
 		return 0, err
-	}
-	st := &steps{opts: opts, log: opts.Logger, machine: MachineName(opts.StateMachineARN)}
-	if st.log == nil {
-		st.log = slog.Default()
 	}
 	key := core.Key{PK: entity.PK, SK: beyond}
 	preds, err := svc.unsettledBefore(ctx, key)
