@@ -279,7 +279,7 @@ func (rt *Runtime) callWithFaults(ctx context.Context, payload []byte) (any, err
 			return nil, errors.New("local: injected Lambda service error before the function ran")
 		}
 	}
-	out, err := rt.callHandler(ctx, payload)
+	out, err := rt.callHandler(ctx, payload, nil)
 	if fault {
 		return nil, errors.New("local: injected failure after the function ran")
 	}

@@ -1,4 +1,4 @@
-// Package local is the embedded runtime of stepcqrs (DESIGN.md §7): a whole
+// Package local is the embedded runtime of stepcqrs: a whole
 // service in one process, with no AWS and no Docker.
 //
 // New wires the in-memory adapters of core/memory (a store whose command
@@ -63,6 +63,15 @@ type Faults struct {
 	// Drop, when set, is asked about every stream record before delivery;
 	// true loses it like DropRate does (to lose one chosen record).
 	Drop func(table string, rec events.DynamoDBEventRecord) bool
+	// TransientStoreCalls makes the first TransientStoreCalls ItemStore
+	// calls of every state machine step (one state of one execution,
+	// across its retries) and of every stream batch (across its
+	// redeliveries) fail with a *core.TransientError, as DynamoDB
+	// throttling that outlived the AWS SDK's own retries would: the step
+	// fails with the error named TransientError, which the state machine
+	// retries, and the batch is redelivered. Counted in
+	// Stats.TransientStoreErrors.
+	TransientStoreCalls int
 }
 
 // Options configure a Runtime.
@@ -82,7 +91,9 @@ type Options struct {
 	// as production does (there with core.Module, awsadapter.Module and
 	// eventfactory.Module): the runtime supplies core.Config and its
 	// in-memory ports (core.ItemStore, core.Workflows, core.ObjectStore,
-	// core.Queue, core.Topic) and includes eventfactory.Module; App must
+	// core.Queue, core.Topic), its clock (core.Clock), a
+	// command.RejectedRecordHook counting into Stats.StreamRejected, and
+	// includes eventfactory.Module; App must
 	// contribute the routes (e.g. command.Steps through
 	// eventfactory.AsRegistration) and may provide the
 	// map[string]*command.Service the runtime exposes. Registry and Routes
@@ -128,8 +139,22 @@ type Options struct {
 	// TopicSubscriptions are topics the service's Lambda is subscribed to
 	// (see Runtime.SubscribeTopic).
 	TopicSubscriptions []string
+	// SweepInterval is how often the runtime runs command.Sweep, on its
+	// clock (on the virtual clock: when AdvanceClock or AutoAdvanceClock
+	// moves it past the next sweep). Zero means 5 minutes; negative turns
+	// the periodic sweep off (Runtime.Sweep still runs one).
+	SweepInterval time.Duration
+	// SweepOlderThan is the sweep's SweepOptions.OlderThan (zero:
+	// command.DefaultSweepAge).
+	SweepOlderThan time.Duration
 	// Logger receives the service's logs; nil discards them.
 	Logger *slog.Logger
+	// Tasks, when set, runs the task capability (see TaskOptions).
+	Tasks *TaskOptions
+	// WrapHandler, when set, wraps the service's Lambda handler: every
+	// invocation (stream, queue, topic, state machine step) goes through
+	// it, e.g. for tracing or fault injection of one's own.
+	WrapHandler func(eventfactory.HandlerFunc) eventfactory.HandlerFunc
 }
 
 // Stats are the runtime's counters.
@@ -149,6 +174,9 @@ type Stats struct {
 	StreamInvocations int64
 	// InjectedFailures counts invocations failed by fault injection.
 	InjectedFailures int64
+	// TransientStoreErrors counts ItemStore calls failed by
+	// Faults.TransientStoreCalls.
+	TransientStoreErrors int64
 	// StoreCalls counts ItemStore calls of the service (a transaction is
 	// one call).
 	StoreCalls int64
@@ -158,6 +186,13 @@ type Stats struct {
 	// StreamDuplicates and StreamReordered count injected duplicate and
 	// held-back deliveries.
 	StreamDuplicates, StreamReordered int64
+	// Sweeps counts the runs of command.Sweep; SweepStarted and
+	// SweepFailed the commands they started an execution for and marked
+	// failed (see command.SweepResult).
+	Sweeps, SweepStarted, SweepFailed int64
+	// StreamRejected counts command stream records that the command
+	// flow's stream route rejected (see command.RejectedRecord).
+	StreamRejected int64
 	// StreamRetries counts batch redeliveries after failures;
 	// StreamDropped counts records given up on after MaxStreamRetries or
 	// lost by fault injection (Faults.DropRate, Faults.Drop).
@@ -183,7 +218,8 @@ type counters struct {
 	storeInflight                                                 atomic.Int64
 	queueInv, queueMessages, queueFailures                        atomic.Int64
 	topicInv, topicFailures, topicInflight                        atomic.Int64
-	stepInflight                                                  atomic.Int64
+	stepInflight, transientStore, streamRejected                  atomic.Int64
+	sweeps, sweepStarted, sweepFailed                             atomic.Int64
 }
 
 // Runtime is a running embedded service.
@@ -220,6 +256,10 @@ type Runtime struct {
 	rndMu sync.Mutex
 	rnd   *rand.Rand
 
+	// budgets holds the budgets of Faults.TransientStoreCalls by unit of
+	// work (see transientBudget).
+	budgets sync.Map
+
 	app    *fx.App
 	shards []*shard
 	unsubs []func()
@@ -232,6 +272,8 @@ type Runtime struct {
 	pollers     []*poller
 	topicUnsubs []func()
 	asyncWG     sync.WaitGroup // asynchronous (SNS) invocations
+
+	tasks *taskRuntime // nil unless Options.Tasks
 }
 
 // New builds and starts a runtime: tables, topics, the bucket, the command
@@ -271,6 +313,7 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 	} else {
 		machineName = command.MachineName(cfg.CommandStateMachineARN)
 	}
+	cfg = withTaskMachine(cfg, opts)
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("local: %w", err)
 	}
@@ -289,12 +332,13 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 		log:     log,
 		rnd:     rand.New(rand.NewPCG(seed, seed^0x5bd1e995)),
 	}
-	rt.Items = &countingStore{ItemStore: rt.Store, n: &rt.c.storeCalls, inflight: &rt.c.storeInflight}
+	rt.Items = &countingStore{ItemStore: rt.Store, n: &rt.c.storeCalls, inflight: &rt.c.storeInflight,
+		transient: &rt.c.transientStore, closed: &rt.closed}
 	for _, m := range opts.Modules {
 		if err := cfg.ValidateModule(m); err != nil {
 			return nil, fmt.Errorf("local: %w", err)
 		}
-		if err := rt.Store.CreateTable(cfg.CommandTable(m), memory.WithStream(memory.StreamNewImage)); err != nil {
+		if err := rt.Store.CreateTable(cfg.CommandTable(m), memory.WithStream(memory.StreamNewImage), memory.WithIndex(command.UnsettledIndex)); err != nil {
 			return nil, err
 		}
 		for _, t := range []string{cfg.DataTable(m), cfg.HistoryTable(m)} {
@@ -310,6 +354,9 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 		return nil, err
 	}
 	rt.Workflows = newWorkflows(rt, opts.Seed)
+	if err := rt.setupTasks(&opts); err != nil {
+		return nil, err
+	}
 	if opts.App != nil {
 		if err := rt.startApp(ctx); err != nil {
 			return nil, err
@@ -318,6 +365,9 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 		return nil, err
 	}
 	rt.handler = rt.Dispatcher.Handler()
+	if opts.WrapHandler != nil {
+		rt.handler = opts.WrapHandler(rt.handler)
+	}
 	var err error
 	rt.CommandStateMachine, err = command.StateMachineJSON(command.StateMachineOptions{
 		FunctionARN:        fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", memory.Region, memory.Account, opts.FunctionName),
@@ -340,6 +390,10 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 			defer rt.wg.Done()
 			sh.run(runCtx)
 		}()
+	}
+	rt.startTasks(runCtx)
+	if every := rt.sweepInterval(); every > 0 {
+		rt.every(runCtx, every, rt.sweepNow)
 	}
 	if vc, ok := clock.(*interp.VirtualClock); ok && opts.AutoAdvanceClock {
 		rt.wg.Add(1)
@@ -375,7 +429,8 @@ func (rt *Runtime) build() error {
 	}
 	rt.Services = svcs
 	steps, err := command.Steps(command.StepsOptions{
-		Services: svcs, Workflows: rt.Workflows, StateMachineARN: cfg.CommandStateMachineARN, Logger: log,
+		Services: svcs, Workflows: rt.Workflows, StateMachineARN: cfg.CommandStateMachineARN,
+		OnRejected: rt.countRejected, Logger: log,
 	})
 	if err != nil {
 		return fmt.Errorf("local: %w", err)
@@ -394,6 +449,80 @@ func (rt *Runtime) build() error {
 	return nil
 }
 
+// Sweep runs command.Sweep over the runtime's modules now (see
+// Options.SweepInterval for the periodic one).
+func (rt *Runtime) Sweep(ctx context.Context) (command.SweepResult, error) {
+	res, err := command.Sweep(ctx, command.StepsOptions{
+		Services: rt.Services, Workflows: rt.Workflows, StateMachineARN: rt.Config.CommandStateMachineARN, Logger: rt.log,
+	}, command.SweepOptions{OlderThan: rt.opts.SweepOlderThan, Now: rt.Clock.Now})
+	rt.c.sweeps.Add(1)
+	rt.c.sweepStarted.Add(int64(res.Started))
+	rt.c.sweepFailed.Add(int64(res.Failed))
+	return res, err
+}
+
+// sweepInterval is the period of the runtime's sweeps (0: none).
+func (rt *Runtime) sweepInterval() time.Duration {
+	switch d := rt.opts.SweepInterval; {
+	case d < 0:
+		return 0
+	case d == 0:
+		return 5 * time.Minute
+	default:
+		return d
+	}
+}
+
+// every runs f every d on the runtime's clock until ctx ends. On the
+// virtual clock each run happens inside the clock move that reaches its
+// time (so AdvanceClock returns after it), and a move across several
+// periods runs f once for each, at the time the clock reached; on the wall
+// clock a ticker drives it.
+func (rt *Runtime) every(ctx context.Context, d time.Duration, f func(context.Context)) {
+	vc, ok := rt.Clock.(*interp.VirtualClock)
+	if !ok {
+		rt.wg.Add(1)
+		go func() {
+			defer rt.wg.Done()
+			t := time.NewTicker(d)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+				}
+				f(ctx)
+			}
+		}()
+		return
+	}
+	var at func(time.Time)
+	at = func(t time.Time) {
+		vc.AtFunc(t, func() {
+			if ctx.Err() != nil {
+				return
+			}
+			f(ctx)
+			at(t.Add(d))
+		})
+	}
+	at(vc.Now().Add(d))
+}
+
+// sweepNow runs one periodic sweep, logging a failure.
+func (rt *Runtime) sweepNow(ctx context.Context) {
+	if _, err := rt.Sweep(ctx); err != nil && ctx.Err() == nil {
+		rt.log.ErrorContext(ctx, "local: sweep failed", "err", err)
+	}
+}
+
+// countRejected is the command flow's RejectedRecordHook: it counts the
+// record in Stats.StreamRejected.
+func (rt *Runtime) countRejected(context.Context, command.RejectedRecord) {
+	rt.c.streamRejected.Add(1)
+}
+
 // startApp builds the service from Options.App with fx.
 func (rt *Runtime) startApp(ctx context.Context) error {
 	type services struct {
@@ -402,7 +531,7 @@ func (rt *Runtime) startApp(ctx context.Context) error {
 	}
 	app := fx.New(
 		fx.NopLogger,
-		fx.Supply(rt.Config, eventfactory.Config{Logger: rt.log}),
+		fx.Supply(rt.Config, eventfactory.Config{Logger: rt.log}, command.RejectedRecordHook(rt.countRejected), core.Clock(rt.Clock.Now)),
 		fx.Provide(
 			func() core.ItemStore { return rt.Items },
 			func() core.Workflows { return rt.Workflows },
@@ -425,7 +554,10 @@ func (rt *Runtime) startApp(ctx context.Context) error {
 	return nil
 }
 
-// Close stops the stream pollers and aborts running executions.
+// Close stops the stream pollers and aborts running executions. After
+// Close every write through the runtime's store (PublishAsync and the
+// other write paths of the services) fails with an error matching
+// ErrClosed, and stores nothing; reads keep working, for inspection.
 func (rt *Runtime) Close() error {
 	if !rt.closed.CompareAndSwap(false, true) {
 		return nil
@@ -462,24 +594,29 @@ func (rt *Runtime) Handler() eventfactory.HandlerFunc { return rt.handler }
 func (rt *Runtime) Stats() Stats {
 	c := &rt.c
 	s := Stats{
-		Transitions:         c.transitions.Load(),
-		StepInvocations:     c.stepInv.Load(),
-		StreamInvocations:   c.streamInv.Load(),
-		InjectedFailures:    c.injected.Load(),
-		StoreCalls:          c.storeCalls.Load(),
-		StreamRecords:       c.streamRecords.Load(),
-		StreamDuplicates:    c.streamDup.Load(),
-		StreamReordered:     c.streamReordered.Load(),
-		StreamRetries:       c.streamRetries.Load(),
-		StreamDropped:       c.streamDropped.Load(),
-		ExecutionsStarted:   c.execStarted.Load(),
-		ExecutionsSucceeded: c.execSucceeded.Load(),
-		ExecutionsFailed:    c.execFailed.Load(),
-		QueueInvocations:    c.queueInv.Load(),
-		QueueMessages:       c.queueMessages.Load(),
-		QueueFailures:       c.queueFailures.Load(),
-		TopicInvocations:    c.topicInv.Load(),
-		TopicFailures:       c.topicFailures.Load(),
+		Transitions:          c.transitions.Load(),
+		StepInvocations:      c.stepInv.Load(),
+		StreamInvocations:    c.streamInv.Load(),
+		InjectedFailures:     c.injected.Load(),
+		TransientStoreErrors: c.transientStore.Load(),
+		StreamRejected:       c.streamRejected.Load(),
+		Sweeps:               c.sweeps.Load(),
+		SweepStarted:         c.sweepStarted.Load(),
+		SweepFailed:          c.sweepFailed.Load(),
+		StoreCalls:           c.storeCalls.Load(),
+		StreamRecords:        c.streamRecords.Load(),
+		StreamDuplicates:     c.streamDup.Load(),
+		StreamReordered:      c.streamReordered.Load(),
+		StreamRetries:        c.streamRetries.Load(),
+		StreamDropped:        c.streamDropped.Load(),
+		ExecutionsStarted:    c.execStarted.Load(),
+		ExecutionsSucceeded:  c.execSucceeded.Load(),
+		ExecutionsFailed:     c.execFailed.Load(),
+		QueueInvocations:     c.queueInv.Load(),
+		QueueMessages:        c.queueMessages.Load(),
+		QueueFailures:        c.queueFailures.Load(),
+		TopicInvocations:     c.topicInv.Load(),
+		TopicFailures:        c.topicFailures.Load(),
 	}
 	s.LambdaInvocations = s.StepInvocations + s.StreamInvocations + s.QueueInvocations + s.TopicInvocations
 	return s
@@ -491,6 +628,10 @@ func (s Stats) Sub(o Stats) Stats {
 		Transitions: s.Transitions - o.Transitions, LambdaInvocations: s.LambdaInvocations - o.LambdaInvocations,
 		StepInvocations: s.StepInvocations - o.StepInvocations, StreamInvocations: s.StreamInvocations - o.StreamInvocations,
 		InjectedFailures: s.InjectedFailures - o.InjectedFailures, StoreCalls: s.StoreCalls - o.StoreCalls,
+		TransientStoreErrors: s.TransientStoreErrors - o.TransientStoreErrors,
+		StreamRejected:       s.StreamRejected - o.StreamRejected,
+		Sweeps:               s.Sweeps - o.Sweeps, SweepStarted: s.SweepStarted - o.SweepStarted,
+		SweepFailed:   s.SweepFailed - o.SweepFailed,
 		StreamRecords: s.StreamRecords - o.StreamRecords, StreamDuplicates: s.StreamDuplicates - o.StreamDuplicates,
 		StreamReordered: s.StreamReordered - o.StreamReordered, StreamRetries: s.StreamRetries - o.StreamRetries,
 		StreamDropped: s.StreamDropped - o.StreamDropped, ExecutionsStarted: s.ExecutionsStarted - o.ExecutionsStarted,
@@ -635,68 +776,124 @@ type countingStore struct {
 	// records of other writers before it returns (see memory.Store), so
 	// the runtime is idle only when no call is in progress.
 	inflight *atomic.Int64
+	// transient counts calls failed by Faults.TransientStoreCalls.
+	transient *atomic.Int64
+	// closed is the runtime's closed flag: writes after Close fail with
+	// ErrClosed, because nothing would process them.
+	closed *atomic.Bool
 }
 
-// begin counts a call and marks it in progress; the caller defers end.
-func (s *countingStore) begin() {
+// ErrClosed: a write reached a closed runtime. Nothing would ever process
+// it (no stream delivery, no execution), so it is refused rather than
+// stored. Reads keep working after Close, for inspection.
+var ErrClosed = errors.New("local: the runtime is closed")
+
+// write is begin for a write: it refuses writes on a closed runtime.
+func (s *countingStore) write(ctx context.Context) error {
+	if s.closed.Load() {
+		s.n.Add(1)
+		s.inflight.Add(1)
+		return ErrClosed
+	}
+	return s.begin(ctx)
+}
+
+// begin counts a call and marks it in progress; the caller defers end. It
+// returns the injected error when the invocation's budget of transient
+// failures (Faults.TransientStoreCalls) is not used up yet.
+func (s *countingStore) begin(ctx context.Context) error {
 	s.n.Add(1)
 	s.inflight.Add(1)
+	if b, _ := ctx.Value(transientBudgetKey{}).(*atomic.Int64); b != nil && b.Add(-1) >= 0 {
+		s.transient.Add(1)
+		return &core.TransientError{Service: "dynamodb", Err: errors.New("local: injected ProvisionedThroughputExceededException (Faults.TransientStoreCalls)")}
+	}
+	return nil
 }
 
 func (s *countingStore) end() { s.inflight.Add(-1) }
 
 // Get implements core.ItemStore, counting the call.
 func (s *countingStore) Get(ctx context.Context, t string, k core.Key, c bool) (core.Item, error) {
-	s.begin()
 	defer s.end()
+	if err := s.begin(ctx); err != nil {
+		return nil, err
+	}
 	return s.ItemStore.Get(ctx, t, k, c)
 }
 
 // Put implements core.ItemStore, counting the call.
 func (s *countingStore) Put(ctx context.Context, t string, it core.Item, c core.Condition) error {
-	s.begin()
 	defer s.end()
+	if err := s.write(ctx); err != nil {
+		return err
+	}
 	return s.ItemStore.Put(ctx, t, it, c)
 }
 
 // Update implements core.ItemStore, counting the call.
 func (s *countingStore) Update(ctx context.Context, t string, k core.Key, u core.Update, c core.Condition) (core.Item, error) {
-	s.begin()
 	defer s.end()
+	if err := s.write(ctx); err != nil {
+		return nil, err
+	}
 	return s.ItemStore.Update(ctx, t, k, u, c)
 }
 
 // Delete implements core.ItemStore, counting the call.
 func (s *countingStore) Delete(ctx context.Context, t string, k core.Key, c core.Condition) error {
-	s.begin()
 	defer s.end()
+	if err := s.write(ctx); err != nil {
+		return err
+	}
 	return s.ItemStore.Delete(ctx, t, k, c)
 }
 
 // Query implements core.ItemStore, counting the call.
 func (s *countingStore) Query(ctx context.Context, t string, q core.Query) (core.Page, error) {
-	s.begin()
 	defer s.end()
+	if err := s.begin(ctx); err != nil {
+		return core.Page{}, err
+	}
 	return s.ItemStore.Query(ctx, t, q)
 }
 
 // Transact implements core.ItemStore, counting the call.
 func (s *countingStore) Transact(ctx context.Context, ops []core.TxOp) error {
-	s.begin()
 	defer s.end()
+	if err := s.write(ctx); err != nil {
+		return err
+	}
 	return s.ItemStore.Transact(ctx, ops)
 }
 
 // BatchGet implements core.ItemStore, counting the call.
 func (s *countingStore) BatchGet(ctx context.Context, t string, ks []core.Key, c bool) ([]core.Item, error) {
-	s.begin()
 	defer s.end()
+	if err := s.begin(ctx); err != nil {
+		return nil, err
+	}
 	return s.ItemStore.BatchGet(ctx, t, ks, c)
+}
+
+// QueryIndex implements core.IndexQuerier, counting the call.
+func (s *countingStore) QueryIndex(ctx context.Context, t string, q core.IndexQuery) (core.IndexPage, error) {
+	defer s.end()
+	if err := s.begin(ctx); err != nil {
+		return core.IndexPage{}, err
+	}
+	iq, ok := s.ItemStore.(core.IndexQuerier)
+	if !ok {
+		return core.IndexPage{}, fmt.Errorf("local: %T cannot query indexes: %w", s.ItemStore, core.ErrNotImplemented)
+	}
+	return iq.QueryIndex(ctx, t, q)
 }
 
 // BatchWrite implements core.ItemStore, counting the call.
 func (s *countingStore) BatchWrite(ctx context.Context, t string, puts []core.Item, dels []core.Key) error {
-	s.begin()
 	defer s.end()
+	if err := s.write(ctx); err != nil {
+		return err
+	}
 	return s.ItemStore.BatchWrite(ctx, t, puts, dels)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -170,7 +171,11 @@ func (sh *shard) invoke(ctx context.Context, recs []events.DynamoDBEventRecord) 
 			return -1, fmt.Errorf("local: injected Lambda service error before the stream batch ran")
 		}
 	}
-	out, err := rt.callHandler(ctx, payload)
+	var budget *atomic.Int64
+	if len(recs) > 0 {
+		budget = rt.transientBudget(sh.table + "\x00" + recs[0].Change.SequenceNumber)
+	}
+	out, err := rt.callHandler(ctx, payload, budget)
 	if fault {
 		return -1, fmt.Errorf("local: injected failure after the stream batch ran")
 	}

@@ -51,6 +51,7 @@ func (w *Workflows) CreateStateMachine(name, definition string) (string, error) 
 	eng, err := interp.New(sm, interp.Options{
 		Clock:            w.rt.Clock,
 		Lambda:           interp.LambdaInvokerFunc(w.rt.invoke),
+		Objects:          w.rt.Objects,
 		Region:           memory.Region,
 		AccountID:        memory.Account,
 		StateMachineName: name,
@@ -240,20 +241,70 @@ var requestSeq atomic.Int64
 // invocationContext keeps the cancellation of its parent but none of its
 // values: every Lambda invocation starts with a clean context, as on AWS
 // (no core.Invoke or Lambda context leaks from the caller, e.g. from the
-// stream invocation that started an execution).
-type invocationContext struct{ context.Context }
+// stream invocation that started an execution). It carries the
+// invocation's budget of injected transient store failures, if any.
+type invocationContext struct {
+	context.Context
+	budget *atomic.Int64
+}
+
+// transientBudgetKey is the context key of the *atomic.Int64 budget of
+// Faults.TransientStoreCalls that the counting store draws from.
+type transientBudgetKey struct{}
 
 // Value implements context.Context.
-func (invocationContext) Value(any) any { return nil }
+func (c invocationContext) Value(key any) any {
+	if _, ok := key.(transientBudgetKey); ok && c.budget != nil {
+		return c.budget
+	}
+	return nil
+}
+
+// transientBudget returns the budget of injected transient store failures
+// shared by the invocations of one unit of work (a step across its
+// retries, a stream batch across its redeliveries), nil when
+// Faults.TransientStoreCalls is off.
+func (rt *Runtime) transientBudget(unit string) *atomic.Int64 {
+	n := rt.opts.Faults.TransientStoreCalls
+	if n <= 0 || unit == "" {
+		return nil
+	}
+	b := new(atomic.Int64)
+	b.Store(int64(n))
+	got, _ := rt.budgets.LoadOrStore(unit, b)
+	return got.(*atomic.Int64)
+}
+
+// stepUnit names the step a Step Functions payload belongs to: execution,
+// state and the time the state was entered, which its retries share.
+func stepUnit(payload []byte) string {
+	var p struct {
+		Context struct {
+			Execution struct {
+				ID string `json:"Id"`
+			}
+			State struct {
+				Name        string
+				EnteredTime string
+			}
+		} `json:"context"`
+	}
+	if json.Unmarshal(payload, &p) != nil || p.Context.Execution.ID == "" {
+		return ""
+	}
+	c := p.Context
+	return c.Execution.ID + "\x00" + c.State.Name + "\x00" + c.State.EnteredTime
+}
 
 // callHandler invokes the service's Lambda handler in-process, with a
-// Lambda context as the runtime would give it.
-func (rt *Runtime) callHandler(ctx context.Context, payload []byte) (any, error) {
+// Lambda context as the runtime would give it; budget (nil: none) is the
+// invocation's share of Faults.TransientStoreCalls.
+func (rt *Runtime) callHandler(ctx context.Context, payload []byte, budget *atomic.Int64) (any, error) {
 	lc := &lambdacontext.LambdaContext{
 		AwsRequestID:       fmt.Sprintf("local-%012d", requestSeq.Add(1)),
 		InvokedFunctionArn: fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", memory.Region, memory.Account, rt.opts.FunctionName),
 	}
-	return rt.handler(lambdacontext.NewContext(invocationContext{ctx}, lc), payload)
+	return rt.handler(lambdacontext.NewContext(invocationContext{Context: ctx, budget: budget}, lc), payload)
 }
 
 // invoke is the interpreter's LambdaInvoker: it runs the service's handler
@@ -281,7 +332,11 @@ func (rt *Runtime) invoke(ctx context.Context, function string, payload []byte) 
 				Message: "local: injected Lambda service error"}
 		}
 	}
-	out, err := rt.callHandler(ctx, payload)
+	var budget *atomic.Int64
+	if rt.opts.Faults.TransientStoreCalls > 0 {
+		budget = rt.transientBudget(stepUnit(payload))
+	}
+	out, err := rt.callHandler(ctx, payload, budget)
 	if fault {
 		return nil, &interp.LambdaFunctionError{ErrorType: "Sandbox.Timedout",
 			ErrorMessage: "local: injected failure: the function ran but its result was lost"}
