@@ -3,73 +3,55 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/stepcqrs/stepcqrs/asl/interp/conformance"
 )
 
-// compareExternal grades another interpreter's outcomes on the cases file
-// and prints both scores and their execution times over the cases both ran.
-func compareExternal(casesPath, resultsPath, name string, ours conformance.Summary, out io.Writer) error {
-	cf, err := os.Open(casesPath)
-	if err != nil {
-		return err
-	}
-	defer cf.Close()
-	cases, err := conformance.ReadCases(cf)
-	if err != nil {
-		return err
-	}
-	rf, err := os.Open(resultsPath)
-	if err != nil {
-		return err
-	}
-	defer rf.Close()
-	results, err := conformance.ReadExternalResults(rf)
-	if err != nil {
-		return err
-	}
-	if len(ours.Outcomes) != len(cases) {
-		return fmt.Errorf("asl conform: %d outcomes for %d cases", len(ours.Outcomes), len(cases))
-	}
-	var theirs conformance.Summary
-	var oursTime, theirTime time.Duration
-	both, bothPass, onlyOurs, onlyTheirs := 0, 0, 0, 0
-	for i, c := range cases {
-		res, ok := results[c.ID]
-		o := conformance.Grade(c, res, ok)
-		switch o.Verdict {
-		case conformance.Pass:
-			theirs.Passed++
-		case conformance.Skip:
-			theirs.Skipped++
-		default:
-			theirs.Failed++
-		}
-		mine := ours.Outcomes[i]
-		if o.Verdict != conformance.Skip && mine.Verdict != conformance.Skip {
-			both++
-			oursTime += mine.Elapsed
-			theirTime += o.Elapsed
-		}
-		switch {
-		case o.Verdict == conformance.Pass && mine.Verdict == conformance.Pass:
-			bothPass++
-		case mine.Verdict == conformance.Pass:
-			onlyOurs++
-		case o.Verdict == conformance.Pass:
-			onlyTheirs++
-		}
-	}
-	fmt.Fprintf(out, "\nside by side on %s (%d cases):\n", casesPath, len(cases))
+// printComparison prints both scores and, over the cases both ran, the
+// construction (parse, validate, build) and execution times of each side.
+func printComparison(out io.Writer, casesPath string, n int, name string, ours conformance.Summary, cmp conformance.Comparison) {
+	fmt.Fprintf(out, "\nside by side on %s (%d cases):\n", casesPath, n)
 	fmt.Fprintf(out, "  %-24s %s\n", "stepcqrs", ours.String())
-	fmt.Fprintf(out, "  %-24s %s\n", name, theirs.String())
-	fmt.Fprintf(out, "  right in both: %d, only stepcqrs: %d, only %s: %d\n", bothPass, onlyOurs, name, onlyTheirs)
-	if both > 0 && oursTime > 0 {
-		fmt.Fprintf(out, "  execution time over the %d cases both ran: stepcqrs %v, %s %v (ratio %.1fx)\n",
-			both, oursTime.Round(time.Millisecond), name, theirTime.Round(time.Millisecond),
-			float64(theirTime)/float64(oursTime))
+	fmt.Fprintf(out, "  %-24s %s\n", name, cmp.Theirs.String())
+	fmt.Fprintf(out, "  right in both: %d, only stepcqrs: %d, only %s: %d\n", cmp.BothPass, cmp.OnlyOurs, name, cmp.OnlyTheirs)
+	if cmp.Both == 0 {
+		return
 	}
-	return nil
+	fmt.Fprintf(out, "  on the %d cases both ran, total (median per case):\n", cmp.Both)
+	fmt.Fprintf(out, "    %-13s %-26s %-34s %s\n", "", "stepcqrs", name, "ratio")
+	row := func(what, ours, theirs string, ourTotal, theirTotal time.Duration) {
+		fmt.Fprintf(out, "    %-13s %-26s %-34s %s\n", what, ours, theirs, ratio(theirTotal, ourTotal))
+	}
+	withMedian := func(total, median time.Duration) string {
+		return fmt.Sprintf("%s (%s)", round(total), round(median))
+	}
+	row("construction", withMedian(cmp.Ours.ConstructTotal, cmp.Ours.ConstructMedian), withMedian(cmp.Other.ConstructTotal, cmp.Other.ConstructMedian),
+		cmp.Ours.ConstructTotal, cmp.Other.ConstructTotal)
+	row("execution", withMedian(cmp.Ours.ExecTotal, cmp.Ours.ExecMedian), withMedian(cmp.Other.ExecTotal, cmp.Other.ExecMedian),
+		cmp.Ours.ExecTotal, cmp.Other.ExecTotal)
+	ourSum, theirSum := cmp.Ours.ConstructTotal+cmp.Ours.ExecTotal, cmp.Other.ConstructTotal+cmp.Other.ExecTotal
+	row("together", round(ourSum).String(), round(theirSum).String(), ourSum, theirSum)
+}
+
+// round keeps three significant digits or so.
+func round(d time.Duration) time.Duration {
+	switch {
+	case d >= 10*time.Second:
+		return d.Round(100 * time.Millisecond)
+	case d >= time.Second:
+		return d.Round(10 * time.Millisecond)
+	case d >= 10*time.Millisecond:
+		return d.Round(100 * time.Microsecond)
+	case d >= time.Millisecond:
+		return d.Round(10 * time.Microsecond)
+	}
+	return d.Round(time.Microsecond)
+}
+
+func ratio(theirs, ours time.Duration) string {
+	if ours <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1fx", float64(theirs)/float64(ours))
 }

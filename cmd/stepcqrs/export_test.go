@@ -10,6 +10,7 @@ import (
 
 	"github.com/stepcqrs/stepcqrs/asl"
 	"github.com/stepcqrs/stepcqrs/command"
+	"github.com/stepcqrs/stepcqrs/task"
 )
 
 // TestExportCommand exports the command state machine and feeds it to
@@ -18,7 +19,7 @@ func TestExportCommand(t *testing.T) {
 	ctx := context.Background()
 	const fn = "arn:aws:lambda:eu-west-1:123456789012:function:orders"
 	var out, errOut strings.Builder
-	if err := run(ctx, []string{"asl", "export", "command", "--function-arn", fn, "--timeout", "42"}, &out, &errOut); err != nil {
+	if err := run(ctx, []string{"asl", "export", "command", "--function-arn", fn, "--timeout", "42"}, nil, &out, &errOut); err != nil {
 		t.Fatalf("export: %v (%s)", err, errOut.String())
 	}
 	want, err := command.StateMachineJSON(command.StateMachineOptions{FunctionARN: fn, WaitTimeoutSeconds: 42})
@@ -36,7 +37,7 @@ func TestExportCommand(t *testing.T) {
 		t.Fatalf("definition:\n%s", out.String())
 	}
 	file := filepath.Join(t.TempDir(), "command.asl.json")
-	if err := run(ctx, []string{"asl", "export", "command", "--out", file}, &out, &errOut); err != nil {
+	if err := run(ctx, []string{"asl", "export", "command", "--out", file}, nil, &out, &errOut); err != nil {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile(file)
@@ -51,7 +52,7 @@ func TestExportCommand(t *testing.T) {
 		{"graph", []string{"flowchart", `"Apply"`, `"Wait"`, `"States.Timeout"| s1`, "Sync (Map)", "MarkFailed"}},
 	} {
 		out.Reset()
-		if err := run(ctx, []string{"asl", tt.cmd, file}, &out, &errOut); err != nil {
+		if err := run(ctx, []string{"asl", tt.cmd, file}, nil, &out, &errOut); err != nil {
 			t.Fatalf("%s: %v", tt.cmd, err)
 		}
 		for _, w := range tt.want {
@@ -66,8 +67,42 @@ func TestExportCommand(t *testing.T) {
 		{"asl", "export", "command", "--timeout", "0"},
 		{"asl", "export", "command", "extra"},
 	} {
-		if err := run(ctx, bad, &out, &errOut); !errors.Is(err, errUsage) {
+		if err := run(ctx, bad, nil, &out, &errOut); !errors.Is(err, errUsage) {
 			t.Errorf("%v: err %v, want usage", bad, err)
+		}
+	}
+}
+
+// TestExportTask exports the task state machine, in both child execution
+// types, as task.StateMachineJSON builds it.
+func TestExportTask(t *testing.T) {
+	ctx := context.Background()
+	const fn = "arn:aws:lambda:eu-west-1:123456789012:function:orders"
+	for _, c := range []struct {
+		args []string
+		typ  string
+	}{
+		{nil, asl.ExecutionStandard},
+		{[]string{"--express"}, asl.ExecutionExpress},
+	} {
+		var out, errOut strings.Builder
+		args := append([]string{"asl", "export", "task", "--function-arn", fn}, c.args...)
+		if err := run(ctx, args, nil, &out, &errOut); err != nil {
+			t.Fatalf("%v: %v (%s)", args, err, errOut.String())
+		}
+		opts := task.StateMachineOptions{FunctionARN: fn}
+		if c.typ == asl.ExecutionExpress {
+			opts.DistributedExecutionType = c.typ
+		}
+		want, err := task.StateMachineJSON(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.TrimSpace(out.String()) != strings.TrimSpace(string(want)) {
+			t.Fatalf("%v: export differs from task.StateMachineJSON", args)
+		}
+		if !strings.Contains(out.String(), `"ExecutionType": "`+c.typ+`"`) || !strings.Contains(out.String(), fn) {
+			t.Fatalf("%v: definition lacks the execution type or function:\n%s", args, out.String())
 		}
 	}
 }

@@ -2,213 +2,189 @@
 //
 // Usage:
 //
-//	stepcqrs asl conform --cases FILE.jsonl [--invalid FILE.jsonl] [-v]
+//	stepcqrs asl conform --cases FILE.jsonl [--invalid FILE.jsonl] [-v] [--results FILE.jsonl [--results-name NAME]]
 //	stepcqrs asl validate FILE
 //	stepcqrs asl graph FILE
 //	stepcqrs asl export command [--function-arn ARN] [--timeout S] [--out FILE]
+//
+// A FILE argument of "-" is the standard input. Every command takes --help.
+// The exit status is 0 on success, 1 when the command found failures or
+// could not run, and 2 for a command line that cannot be run.
 package main
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 
-	"github.com/stepcqrs/stepcqrs/asl"
-	"github.com/stepcqrs/stepcqrs/asl/interp/conformance"
-	"github.com/stepcqrs/stepcqrs/command"
+	"github.com/spf13/cobra"
 )
 
-const usage = `stepcqrs: the stepcqrs command-line tool
-
-Usage:
-  stepcqrs asl conform --cases FILE.jsonl [--invalid FILE.jsonl] [-v]
-        run ASL execution cases (and invalid definitions) through the
-        interpreter and the validator; ends with "N passed, M failed, K skipped"
-  stepcqrs asl validate FILE
-        validate a state machine definition (JSON)
-  stepcqrs asl graph FILE
-        print a Mermaid flowchart of a state machine definition
-  stepcqrs asl export command [--function-arn ARN] [--timeout S] [--out FILE]
-        print the command state machine definition (validated JSON), as
-        deployed to Step Functions; ARN is the service's Lambda (default
-        "${FunctionArn}", a DefinitionSubstitutions placeholder), S the
-        wait timeout in seconds (default 300)
-`
-
-// errUsage marks a command line that cannot be run.
+// errUsage matches the errors of a command line that cannot be run.
 var errUsage = errors.New("usage")
 
-// errFailures marks a run that completed with failures.
+// errFailures marks a run that completed and reported its failures.
 var errFailures = errors.New("failures")
 
+// usageError is a command line that cannot be run: an unknown command, a
+// missing or extra argument, a bad flag. It matches errUsage.
+type usageError struct {
+	// cmd is the path of the command whose help applies, e.g.
+	// "stepcqrs asl".
+	cmd string
+	msg string
+}
+
+// Error implements error.
+func (e *usageError) Error() string { return e.msg }
+
+// Is makes errors.Is(err, errUsage) true.
+func (e *usageError) Is(target error) bool { return target == errUsage }
+
+func usagef(c *cobra.Command, format string, args ...any) error {
+	return &usageError{cmd: c.CommandPath(), msg: fmt.Sprintf(format, args...)}
+}
+
 func main() {
-	err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr)
+	os.Exit(execute(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// execute runs a command line and returns its exit status, having written
+// any error to stderr with the prefix "stepcqrs: ".
+func execute(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	err := run(ctx, args, stdin, stdout, stderr)
+	var ue *usageError
 	switch {
 	case err == nil:
-	case errors.Is(err, errUsage):
-		fmt.Fprint(os.Stderr, usage)
-		os.Exit(2)
+		return 0
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "stepcqrs: %s\nRun '%s --help' for usage.\n", ue.msg, ue.cmd)
+		return 2
 	case errors.Is(err, errFailures):
-		os.Exit(1)
+		return 1
 	default:
-		fmt.Fprintln(os.Stderr, "stepcqrs:", err)
-		os.Exit(1)
+		fmt.Fprintf(stderr, "stepcqrs: %v\n", err)
+		return 1
 	}
 }
 
-// run dispatches a command line.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) < 2 || args[0] != "asl" {
-		if len(args) == 1 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-			fmt.Fprint(stdout, usage)
-			return nil
-		}
-		return errUsage
-	}
-	switch args[1] {
-	case "conform":
-		return conform(ctx, args[2:], stdout, stderr)
-	case "validate":
-		return validate(args[2:], stdout)
-	case "graph":
-		return graph(args[2:], stdout)
-	case "export":
-		return export(args[2:], stdout, stderr)
-	}
-	return errUsage
+// run runs a command line.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	root := newRoot()
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	return root.ExecuteContext(ctx)
 }
 
-// conform runs conformance files.
-func conform(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("asl conform", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	cases := fs.String("cases", "", "JSONL file of execution cases")
-	invalid := fs.String("invalid", "", "JSONL file of definitions AWS rejects")
-	verbose := fs.Bool("v", false, "also report passing and skipped cases")
-	results := fs.String("results", "", "JSONL outcomes of another interpreter on the --cases file, graded side by side")
-	resultsName := fs.String("results-name", "external", "name of that interpreter in the report")
-	if err := fs.Parse(args); err != nil {
-		return errUsage
-	}
-	if *cases == "" && *invalid == "" {
-		fmt.Fprintln(stderr, "asl conform: --cases or --invalid is required")
-		return errUsage
-	}
-	passed, failed, skipped := 0, 0, 0
-	if *cases != "" {
-		s, err := conformance.RunFile(ctx, *cases, conformance.Options{Out: stdout, Verbose: *verbose})
-		if err != nil {
-			return err
+// newRoot builds the command tree.
+func newRoot() *cobra.Command {
+	root := group(&cobra.Command{
+		Use:   "stepcqrs",
+		Short: "the stepcqrs command-line tool",
+	})
+	root.CompletionOptions.DisableDefaultCmd = true
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usagef(c, "%v", err)
+	})
+	aslCmd := group(&cobra.Command{
+		Use:   "asl",
+		Short: "Amazon States Language tools: conformance runs, validation, graphs, exports",
+	})
+	exportCmd := group(&cobra.Command{
+		Use:   "export",
+		Short: "print a state machine definition of the framework",
+	})
+	exportCmd.AddCommand(exportCommandCmd(), exportTaskCmd())
+	aslCmd.AddCommand(conformCmd(), validateCmd(), graphCmd(), exportCmd)
+	root.AddCommand(aslCmd)
+	help := root.HelpFunc()
+	root.SetHelpFunc(func(c *cobra.Command, args []string) {
+		if c == root {
+			fmt.Fprint(c.OutOrStdout(), overview(root))
+			return
 		}
-		passed, failed, skipped = s.Passed, s.Failed, s.Skipped
-		if *results != "" {
-			if err := compareExternal(*cases, *results, *resultsName, s, stdout); err != nil {
-				return err
+		help(c, args)
+	})
+	return root
+}
+
+// group makes c a command that only holds others: run without one, or
+// with one it does not know, it is a usage error.
+func group(c *cobra.Command) *cobra.Command {
+	c.SilenceErrors, c.SilenceUsage = true, true
+	c.SuggestionsMinimumDistance = 2
+	c.Args = cobra.ArbitraryArgs
+	c.RunE = func(c *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return usagef(c, "%s", prefixed(c, "missing command"))
+		}
+		msg := fmt.Sprintf("unknown command %q", args[0])
+		if c.HasParent() {
+			msg += fmt.Sprintf(" for %q", c.CommandPath())
+		}
+		if s := c.SuggestionsFor(args[0]); len(s) > 0 {
+			msg += fmt.Sprintf("; did you mean %q?", s[0])
+		}
+		return usagef(c, "%s", msg)
+	}
+	return c
+}
+
+// exactArgs accepts exactly the named positional arguments.
+func exactArgs(names ...string) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		switch {
+		case len(args) < len(names):
+			return usagef(c, "%s", prefixed(c, "missing "+names[len(args)]))
+		case len(args) > len(names):
+			return usagef(c, "%s", prefixed(c, fmt.Sprintf("unexpected argument %q", args[len(names)])))
+		}
+		return nil
+	}
+}
+
+// prefixed prefixes msg with the command's path below the root, e.g.
+// "asl validate: msg".
+func prefixed(c *cobra.Command, msg string) string {
+	if !c.HasParent() {
+		return msg
+	}
+	return strings.TrimPrefix(c.CommandPath(), c.Root().Name()+" ") + ": " + msg
+}
+
+// overview is the help of the root command: every command with its flags.
+func overview(root *cobra.Command) string {
+	var b strings.Builder
+	b.WriteString("stepcqrs: the stepcqrs command-line tool\n\nUsage:\n")
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		for _, sub := range c.Commands() {
+			if !sub.IsAvailableCommand() || sub.Name() == "help" {
+				continue
 			}
+			if sub.HasAvailableSubCommands() {
+				walk(sub)
+				continue
+			}
+			fmt.Fprintf(&b, "  %s\n", strings.TrimSuffix(sub.CommandPath(), " "+sub.Name())+" "+sub.Use)
+			for _, line := range strings.Split(strings.TrimSpace(sub.Long), "\n") {
+				fmt.Fprintf(&b, "        %s\n", line)
+			}
+			if flags := sub.LocalNonPersistentFlags(); flags.HasAvailableFlags() {
+				for _, line := range strings.Split(strings.TrimRight(flags.FlagUsages(), "\n"), "\n") {
+					fmt.Fprintf(&b, "    %s\n", line)
+				}
+			}
+			b.WriteString("\n")
 		}
-	} else if *results != "" {
-		fmt.Fprintln(stderr, "asl conform: --results needs --cases")
-		return errUsage
 	}
-	if *invalid != "" {
-		f, err := os.Open(*invalid)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		fmt.Fprintf(stdout, "invalid definitions (%s):\n", *invalid)
-		p, nFailed, k, err := asl.RunInvalidCorpus(f, stdout)
-		if err != nil {
-			return err
-		}
-		if *cases != "" {
-			// Both files: the last line totals them.
-			fmt.Fprintf(stdout, "%d passed, %d failed, %d skipped\n", passed+p, failed+nFailed, skipped+k)
-		}
-		failed += nFailed
-	}
-	if failed > 0 {
-		return errFailures
-	}
-	return nil
-}
-
-// readDefinition parses the definition in a file.
-func readDefinition(args []string) (*asl.StateMachine, []byte, error) {
-	if len(args) != 1 {
-		return nil, nil, errUsage
-	}
-	data, err := os.ReadFile(args[0])
-	if err != nil {
-		return nil, nil, err
-	}
-	sm, err := asl.Parse(data)
-	return sm, data, err
-}
-
-// validate validates a definition file.
-func validate(args []string, stdout io.Writer) error {
-	_, data, err := readDefinition(args)
-	if err != nil {
-		return err
-	}
-	if _, err := asl.ParseAndValidate(data); err != nil {
-		fmt.Fprintln(stdout, strings.TrimSpace(err.Error()))
-		return errFailures
-	}
-	fmt.Fprintln(stdout, "valid")
-	return nil
-}
-
-// graph prints a Mermaid flowchart of a definition.
-func graph(args []string, stdout io.Writer) error {
-	sm, _, err := readDefinition(args)
-	if err != nil {
-		return err
-	}
-	return mermaid(sm, stdout)
-}
-
-// DefaultFunctionARN is the function of an exported definition when
-// --function-arn is not given: a placeholder for CloudFormation's
-// DefinitionSubstitutions (or sed).
-const DefaultFunctionARN = "${FunctionArn}"
-
-// export prints a framework state machine definition.
-func export(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "command" {
-		fmt.Fprintln(stderr, "asl export: the only definition is \"command\"")
-		return errUsage
-	}
-	fs := flag.NewFlagSet("asl export command", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fn := fs.String("function-arn", DefaultFunctionARN, "the service's Lambda function (name or ARN) every task invokes")
-	timeout := fs.Int("timeout", 300, "wait timeout for a predecessor, in seconds")
-	out := fs.String("out", "", "write the definition to this file instead of stdout")
-	if err := fs.Parse(args[1:]); err != nil || fs.NArg() > 0 {
-		return errUsage
-	}
-	if *timeout <= 0 {
-		fmt.Fprintln(stderr, "asl export command: --timeout must be positive")
-		return errUsage
-	}
-	def, err := command.StateMachineJSON(command.StateMachineOptions{FunctionARN: *fn, WaitTimeoutSeconds: *timeout})
-	if err != nil {
-		return err
-	}
-	// What is printed is what Step Functions will be given: check it
-	// parses and validates as such.
-	if _, err := asl.ParseAndValidate(def); err != nil {
-		return fmt.Errorf("exported definition does not validate: %w", err)
-	}
-	def = append(def, '\n')
-	if *out != "" {
-		return os.WriteFile(*out, def, 0o644)
-	}
-	_, err = stdout.Write(def)
-	return err
+	walk(root)
+	b.WriteString("A FILE of \"-\" is the standard input. Every command takes --help.\n" +
+		"Exit status: 0 success, 1 failures or errors, 2 bad command line.\n")
+	return b.String()
 }
