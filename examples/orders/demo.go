@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -18,6 +20,7 @@ import (
 	"github.com/stepcqrs/stepcqrs/command"
 	"github.com/stepcqrs/stepcqrs/core"
 	"github.com/stepcqrs/stepcqrs/local"
+	"github.com/stepcqrs/stepcqrs/task"
 )
 
 // runDemo runs the service on the embedded runtime and writes what
@@ -33,9 +36,11 @@ func runDemo(ctx context.Context, w io.Writer) error {
 	// runLambda); the runtime supplies the configuration and the in-memory
 	// ports instead of core.Module and awsadapter.Module.
 	var rm ReadModel
+	var tasks *task.Service
 	rt, err := local.New(ctx, local.Options{
 		Modules: []string{orderModule},
-		App:     fx.Options(serviceModule, fx.Supply(logger), fx.Populate(&rm)),
+		Tasks:   &local.TaskOptions{}, // tasks table, task queue and task state machine; handlers from task.Module
+		App:     fx.Options(serviceModule, fx.Supply(logger), fx.Populate(&rm, &tasks)),
 		Logger:  logger,
 	})
 	if err != nil {
@@ -200,9 +205,65 @@ func runDemo(ctx context.Context, w io.Writer) error {
 		published, unchanged, conflicts, s.ExecutionsStarted, failed, notStarted)
 	fmt.Fprintf(w, "         per command: %.1f state transitions, %.1f step Lambda invocations, %.1f store calls; %d stream batches;\n",
 		float64(s.Transitions)/n, float64(s.StepInvocations)/n, float64(s.StoreCalls)/n, s.StreamInvocations)
-	fmt.Fprintf(w, "         wall time %s\n", time.Since(start).Round(time.Millisecond))
+	if err := explainPaths(w, rt, svc.SyncHandlers()); err != nil {
+		return err
+	}
 	if failed > 0 || notStarted != 0 {
 		return fmt.Errorf("%d executions failed, %d commands without execution", failed, notStarted)
+	}
+	if err := repriceAll(ctx, w, rt, tasks, svc, idle); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nwall time %s\n", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// repriceAll runs a fan-out task that raises every order's total by 10%:
+// one sub-task per order, at most three at a time; the deleted order's
+// sub-task fails, so the task ends FAILED with that failure listed.
+func repriceAll(ctx context.Context, w io.Writer, rt *local.Runtime, tasks *task.Service, svc *command.Service, idle func() error) error {
+	fmt.Fprintln(w, "\ntask: reprice every order by +10% (one sub-task per order, at most 3 at a time):")
+	k, err := core.NewKey("ORDER", "acme", "o-1001")
+	if err != nil {
+		return err
+	}
+	page, err := svc.ListData(ctx, command.ListInput{PK: k.PK})
+	if err != nil {
+		return err
+	}
+	var inputs []RepriceInput
+	for _, d := range page.Items {
+		inputs = append(inputs, RepriceInput{Code: d.Code, Percent: 10})
+	}
+	before := rt.Stats()
+	parent, err := tasks.CreateFanOut(ctx, task.FanOutInput{TenantCode: "acme", Type: repriceTask, Name: "reprice +10%",
+		Generate: task.Each(inputs)})
+	if err != nil {
+		return err
+	}
+	if err := idle(); err != nil {
+		return err
+	}
+	d, err := tasks.Get(ctx, parent.Key(), task.PageRequest{})
+	if err != nil {
+		return err
+	}
+	c := d.Task.Counts
+	fmt.Fprintf(w, "  task %s: %s — %d sub-tasks: %d succeeded, %d failed\n", d.Task.SK, d.Task.Status, c.Total, c.Succeeded, c.Failed)
+	for _, st := range d.SubTasks {
+		line := fmt.Sprintf("    #%d %s", st.Index, st.Status)
+		if st.Error != "" {
+			line += ": " + st.Error
+		} else {
+			line += ": " + string(st.Result)
+		}
+		fmt.Fprintln(w, line)
+	}
+	s := rt.Stats().Sub(before)
+	fmt.Fprintf(w, "  cost: %d state transitions, %d Lambda invocations, %d store calls for %d sub-tasks\n",
+		s.Transitions, s.LambdaInvocations, s.StoreCalls, c.Total)
+	if c.Total != int64(len(inputs)) || c.Succeeded+c.Failed != c.Total {
+		return fmt.Errorf("task %s: counters %+v for %d orders", d.Task.SK, c, len(inputs))
 	}
 	return nil
 }
@@ -219,4 +280,106 @@ func attrs(a core.Attributes) string {
 		parts[i] = fmt.Sprintf("%s=%v", k, a[k])
 	}
 	return strings.Join(parts, " ")
+}
+
+// explainPaths says which paths of the command state machine the
+// executions took, and, when the module has data-sync handlers (which put
+// every command on the sync path), what the default path costs instead.
+// Transitions and invocations are counted on the deployed definition:
+// every state entered is a transition, every Task state an invocation.
+func explainPaths(w io.Writer, rt *local.Runtime, handlers []string) error {
+	types, err := stateTypes(rt.CommandStateMachine)
+	if err != nil {
+		return err
+	}
+	cost := func(path []string) (transitions, invocations int) {
+		for _, st := range path {
+			if types[st] == "Task" {
+				invocations++
+			}
+		}
+		return len(path), invocations
+	}
+	counts := map[string]int{}
+	for _, e := range rt.Workflows.Executions("") {
+		states, err := rt.Workflows.StatesEntered(e.ARN)
+		if err != nil {
+			return err
+		}
+		counts[strings.Join(states, " → ")]++
+	}
+	paths := make([]string, 0, len(counts))
+	for p := range counts {
+		paths = append(paths, p)
+	}
+	sort.Slice(paths, func(i, j int) bool {
+		if counts[paths[i]] != counts[paths[j]] {
+			return counts[paths[i]] > counts[paths[j]]
+		}
+		return paths[i] < paths[j]
+	})
+	for k, p := range paths {
+		t, i := cost(strings.Split(p, " → "))
+		label := "paths:"
+		if k > 0 {
+			label = "      "
+		}
+		fmt.Fprintf(w, "         %s %d× %s (%d transitions, %d invocations)\n", label, counts[p], p, t, i)
+	}
+	if len(handlers) > 0 {
+		def := []string{command.StateApply, command.StateRoute, command.StateDone}
+		t, i := cost(def)
+		fmt.Fprintf(w, "         the data-sync handler %s puts every command on the sync path; without one, the default\n", strings.Join(quoted(handlers), ", "))
+		fmt.Fprintf(w, "         path %s costs %d transitions and %d Lambda invocation per command;\n", strings.Join(def, " → "), t, i)
+	}
+	return nil
+}
+
+// stateTypes maps every state of a definition, nested ones included, to
+// its type.
+func stateTypes(definition []byte) (map[string]string, error) {
+	type machine struct {
+		States map[string]json.RawMessage
+	}
+	out := map[string]string{}
+	var walk func(m machine) error
+	walk = func(m machine) error {
+		for name, raw := range m.States {
+			var st struct {
+				Type          string
+				ItemProcessor *machine
+				Iterator      *machine
+				Branches      []machine
+			}
+			if err := json.Unmarshal(raw, &st); err != nil {
+				return fmt.Errorf("state %s: %w", name, err)
+			}
+			out[name] = st.Type
+			nested := st.Branches
+			for _, p := range []*machine{st.ItemProcessor, st.Iterator} {
+				if p != nil {
+					nested = append(nested, *p)
+				}
+			}
+			for _, n := range nested {
+				if err := walk(n); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	var m machine
+	if err := json.Unmarshal(definition, &m); err != nil {
+		return nil, err
+	}
+	return out, walk(m)
+}
+
+func quoted(names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = strconv.Quote(n)
+	}
+	return out
 }

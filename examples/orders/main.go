@@ -15,7 +15,8 @@
 //
 // Deployed as a Lambda (AWS_LAMBDA_FUNCTION_NAME is set), the same service
 // starts from its fx modules and hands the event factory's dispatcher to
-// lambda.Start: see runLambda.
+// lambda.Start: see runLambda. The same function serves the service's REST
+// API (api.go: /orders) behind API Gateway or a function URL.
 package main
 
 import (
@@ -59,7 +60,8 @@ func main() {
 // runLambda starts the service on AWS: configuration from the environment
 // (STEPCQRS_* variables, see core.ConfigFromEnv), the AWS adapters, the
 // event factory, and the orders module; the dispatcher serves every event
-// source (the command table's stream, the command state machine's tasks).
+// source (the command table's stream, the command state machine's tasks,
+// the REST API's HTTP requests).
 func runLambda() {
 	var handler eventfactory.HandlerFunc
 	app := fx.New(

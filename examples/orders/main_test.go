@@ -3,7 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"math"
 	"os"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -21,10 +24,59 @@ func TestDemo(t *testing.T) {
 	if err := runDemo(context.Background(), &out); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
-	for _, want := range []string{"0 failed, 0 missing", "4 got a version conflict", "unchanged (nothing written)"} {
+	for _, want := range []string{"0 failed, 0 missing", "4 got a version conflict", "unchanged (nothing written)",
+		// The cost figures say where they come from.
+		"× Apply → Route → Sync → SyncHandler → Finish (5 transitions, 3 invocations)",
+		`the data-sync handler "sql" puts every command on the sync path`,
+		"path Apply → Route → Done costs 3 transitions and 1 Lambda invocation per command",
+		// The reprice fan-out: the deleted order's sub-task fails, the
+		// others raise the totals by 10%.
+		": FAILED — 3 sub-tasks: 2 succeeded, 1 failed",
+		`COMPLETED: {"code":"o-1001","total":46.75,"version":4}`,
+		`COMPLETED: {"code":"o-1002","total":132,"version":3}`,
+		"FAILED: order o-1003 is deleted"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+// TestDemoPathsExplainFigures: the paths the demo lists account for its
+// per-command figures. (A command whose predecessor is still being applied
+// takes the Wait loop, so the mix varies from run to run.)
+func TestDemoPathsExplainFigures(t *testing.T) {
+	var out bytes.Buffer
+	if err := runDemo(context.Background(), &out); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	text := out.String()
+	var executions int
+	var perTransitions, perInvocations float64
+	summary := regexp.MustCompile(`(\d+) executions, .*\n.*per command: ([\d.]+) state transitions, ([\d.]+) step Lambda invocations`).FindStringSubmatch(text)
+	if summary == nil {
+		t.Fatalf("no summary:\n%s", text)
+	}
+	executions, _ = strconv.Atoi(summary[1])
+	perTransitions, _ = strconv.ParseFloat(summary[2], 64)
+	perInvocations, _ = strconv.ParseFloat(summary[3], 64)
+	var n, transitions, invocations int
+	for _, m := range regexp.MustCompile(`(\d+)× (Apply → .+) \((\d+) transitions, (\d+) invocations\)`).FindAllStringSubmatch(text, -1) {
+		count, _ := strconv.Atoi(m[1])
+		tr, _ := strconv.Atoi(m[3])
+		inv, _ := strconv.Atoi(m[4])
+		if got := len(strings.Split(m[2], " → ")); got != tr {
+			t.Errorf("%s: %d states, reported as %d transitions", m[2], got, tr)
+		}
+		n += count
+		transitions += count * tr
+		invocations += count * inv
+	}
+	if n != executions || n == 0 {
+		t.Fatalf("paths cover %d executions of %d:\n%s", n, executions, text)
+	}
+	if math.Abs(float64(transitions)/float64(n)-perTransitions) > 0.05 || math.Abs(float64(invocations)/float64(n)-perInvocations) > 0.05 {
+		t.Errorf("paths give %d transitions and %d invocations for %d executions; the summary says %.1f and %.1f per command:\n%s",
+			transitions, invocations, n, perTransitions, perInvocations, text)
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"go.uber.org/fx"
 
 	"github.com/stepcqrs/stepcqrs/command"
+	"github.com/stepcqrs/stepcqrs/eventfactory"
+	"github.com/stepcqrs/stepcqrs/task"
 )
 
 // orderModule is the CQRS module of the service.
@@ -29,7 +31,9 @@ func newRegistry(rm ReadModel) *command.Registry {
 // serviceModule is the orders service as production assembles it: with
 // core.Module (configuration from the environment), awsadapter.Module (the
 // AWS ports) and eventfactory.Module (the dispatcher). command.Module turns
-// the registry into the command services and the command flow's routes.
+// the registry into the command services and the command flow's routes;
+// task.Module runs the task handlers of tasks.go; httpRoutes adds the REST
+// API (api.go) on the dispatcher's HTTP ingress.
 var serviceModule = fx.Module("orders",
 	fx.Provide(
 		func(lc fx.Lifecycle) (ReadModel, error) {
@@ -40,6 +44,9 @@ var serviceModule = fx.Module("orders",
 			return rm, err
 		},
 		newRegistry,
+		newTaskRegistry,
+		eventfactory.AsRegistration(httpRoutes),
 	),
 	command.Module,
+	task.Module,
 )
