@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log"
 	"log/slog"
+	"net/http"
+	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
@@ -166,7 +168,7 @@ func Example_namedErrors() {
 		fmt.Errorf("reserve: %w", ErrOutOfStock),                                          // a named error, wrapped
 		fmt.Errorf("apply: %w", &core.VersionConflictError{ID: "x", Input: 1, Latest: 2}), // a core error, wrapped
 		fmt.Errorf("apply: %w", core.ErrConditionFailed),                                  // a core sentinel
-		errors.New("boom"), // anything else
+		errors.New("boom"), // an error without a name of its own
 	} {
 		fmt.Println(eventfactory.ErrorName(err))
 	}
@@ -184,7 +186,7 @@ func Example_namedErrors() {
 	// OutOfStock
 	// VersionConflictError
 	// ConditionFailedError
-	// errorString
+	// HandlerError
 	// [OutOfStock] <nil>
 }
 
@@ -328,3 +330,45 @@ func Example_commandSteps() {
 	// 1 execution
 	// RUNNING true {"module":"order","pk":"ORDER#acme","sk":"ORDER#0001@0000000001"}
 }
+
+// snippet: ef-http
+func Example_httpIngress() {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /orders/{code}", func(w http.ResponseWriter, r *http.Request) {
+		inv, _ := core.FromContext(r.Context())          // the caller: tenant and user from the claims
+		ev, _ := eventfactory.HTTPEventFrom(r.Context()) // the event: stage, authorizer, …
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]string{"code": r.PathValue("code"),
+			"tenant": inv.TenantCode, "user": inv.Username, "source": ev.Source.String()})
+	})
+	r := eventfactory.NewRouter(eventfactory.Config{Logger: quiet})
+	eventfactory.OnHTTP(r, mux) // one http.Handler serves every HTTP source
+	d, err := r.Build()
+	if err != nil {
+		panic(err)
+	}
+	serve := func(payload string) {
+		out, err := d.Dispatch(context.Background(), json.RawMessage(payload))
+		b, _ := json.Marshal(out)
+		var resp struct {
+			StatusCode int
+			Body       string
+		}
+		_ = json.Unmarshal(b, &resp)
+		fmt.Printf("%T %d %s %v\n", out, resp.StatusCode, strings.TrimSpace(resp.Body), err)
+	}
+	// An HTTP API request (payload format 2.0) with a JWT authorizer:
+	serve(`{"version": "2.0", "rawPath": "/orders/0001", "rawQueryString": "", "headers": {},
+		"requestContext": {"domainName": "r3pmxmplak.execute-api.eu-west-1.amazonaws.com", "requestId": "JKJaXmPLvHcESHA=",
+			"http": {"method": "GET", "path": "/orders/0001", "sourceIp": "203.0.113.9"},
+			"authorizer": {"jwt": {"claims": {"sub": "3c2b", "cognito:username": "grace", "custom:tenant": "acme"}}}}}`)
+	// The same request through a function URL (IAM auth: no claims):
+	serve(`{"version": "2.0", "rawPath": "/orders/0002", "rawQueryString": "", "headers": {},
+		"requestContext": {"domainName": "a2b3xmpl.lambda-url.eu-west-1.on.aws", "requestId": "5f1c9e0a",
+			"http": {"method": "GET", "path": "/orders/0002", "sourceIp": "192.0.2.44"}}}`)
+	// Output:
+	// events.APIGatewayV2HTTPResponse 200 {"code":"0001","source":"apigateway-v2","tenant":"acme","user":"grace"} <nil>
+	// events.LambdaFunctionURLResponse 200 {"code":"0002","source":"function-url","tenant":"","user":""} <nil>
+}
+
+// /snippet

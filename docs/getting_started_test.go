@@ -254,10 +254,13 @@ func Example_gettingStartedPartial() {
 
 // snippet: gs-handler
 // nameIndex is a read model beside the data table: order names by entity
-// id. Up may run more than once per command, so it sets, never adds.
+// id. Up may run more than once per command, and a retried Up of an older
+// version may come after a newer one, so it sets, never adds, and keeps
+// the version it holds: an older version changes nothing.
 type nameIndex struct {
-	mu    sync.Mutex
-	names map[string]string
+	mu       sync.Mutex
+	names    map[string]string
+	versions map[string]int64 // deleted entities keep their version
 }
 
 func (x *nameIndex) Name() string { return "name-index" }
@@ -265,6 +268,10 @@ func (x *nameIndex) Name() string { return "name-index" }
 func (x *nameIndex) Up(ctx context.Context, cmd *core.Command) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	if cmd.Version < x.versions[cmd.ID] {
+		return nil
+	}
+	x.versions[cmd.ID] = cmd.Version
 	if cmd.IsDeleted {
 		delete(x.names, cmd.ID)
 	} else {
@@ -276,7 +283,9 @@ func (x *nameIndex) Up(ctx context.Context, cmd *core.Command) error {
 func (x *nameIndex) Down(ctx context.Context, cmd *core.Command) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	delete(x.names, cmd.ID)
+	if cmd.Version == x.versions[cmd.ID] {
+		delete(x.names, cmd.ID)
+	}
 	return nil
 }
 
@@ -287,7 +296,7 @@ func Example_gettingStartedHandler() {
 	cfg := core.Config{Env: "dev", AppName: "shop"}
 	store := memory.NewStore()
 	// snippet: gs-registry
-	index := &nameIndex{names: map[string]string{}}
+	index := &nameIndex{names: map[string]string{}, versions: map[string]int64{}}
 	reg := command.NewRegistry().Register("order", index)
 	services, err := command.NewServices(command.Options{Config: cfg, Store: store, Logger: slog.New(slog.DiscardHandler)},
 		reg, "order")
