@@ -50,14 +50,16 @@ const (
 	StateAbort                = "Abort"
 )
 
-// RetryableErrors are the framework's named errors a step may return for a
-// passing reason: a conditional write or transaction that lost a race,
-// another attempt holding the sub-task. Every step is idempotent, so
-// retrying it is safe. TransientError has a Retry rule of its own, first.
+// RetryableErrors are the errors a step may fail with for a passing
+// reason: a conditional write or transaction that lost a race, another
+// attempt holding the sub-task, a Lambda invocation that timed out. Every
+// step is idempotent, so retrying it is safe. TransientError has a Retry
+// rule of its own, first; asl.LambdaServiceErrors are retried with these.
 var RetryableErrors = []string{
 	eventfactory.ErrorNameConditionFailed,
 	"TransactionCanceledError",
 	ErrorNameBusy,
+	"Sandbox.Timedout",
 }
 
 // StateMachineOptions configure the task state machine definition.
