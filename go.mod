@@ -16,6 +16,7 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/sns v1.47.8
 	github.com/aws/aws-sdk-go-v2/service/sqs v1.52.9
 	github.com/aws/smithy-go v1.28.8
+	github.com/google/btree v1.1.3
 	github.com/jackc/pgx/v5 v5.7.5
 	github.com/spf13/cobra v1.10.2
 	github.com/spf13/pflag v1.0.9

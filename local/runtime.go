@@ -15,7 +15,7 @@
 // invocations. A virtual clock makes Wait states, retries and timeouts
 // instant; fault injection duplicates, reorders and loses stream
 // deliveries and fails Lambda invocations; counters and execution
-// histories (optionally capped, Options.MaxHistories) show what ran.
+// histories (the last ones, Options.MaxHistories) show what ran.
 package local
 
 import (
@@ -35,6 +35,15 @@ import (
 	"github.com/stepcqrs/stepcqrs/core/memory"
 	"github.com/stepcqrs/stepcqrs/eventfactory"
 	"go.uber.org/fx"
+)
+
+// Defaults of the runtime's bounds on what it keeps for inspection.
+const (
+	// DefaultMaxHistories is the default of Options.MaxHistories and
+	// Options.MaxFailedHistories.
+	DefaultMaxHistories = 1000
+	// DefaultMaxPublished is the default of Options.MaxPublished.
+	DefaultMaxPublished = 1000
 )
 
 // DefaultFunctionName is the name of the service's Lambda function inside
@@ -125,13 +134,25 @@ type Options struct {
 	// Seed, when non-zero, makes fault injection and the interpreter's
 	// ids and jitter deterministic for a given schedule.
 	Seed uint64
-	// MaxHistories, when positive, bounds the execution histories kept in
-	// memory to those of the running executions and of the last
-	// MaxHistories ended ones (Workflows.History, StatesEntered), so long
-	// runs stay bounded. Zero keeps every history. Execution records
-	// (names, status, input, output: Workflows.Executions) are kept, as
-	// Step Functions keeps them, so deterministic names stay idempotent.
+	// MaxHistories bounds the execution histories kept in memory
+	// (Workflows.History, StatesEntered) to those of the running
+	// executions, of the last MaxHistories executions that ended, and of
+	// the last MaxFailedHistories that failed (kept apart, so a failure's
+	// history outlives a long run of successes). Zero means
+	// DefaultMaxHistories; negative keeps every history. Execution records
+	// (Workflows.Executions) are kept, as Step Functions keeps them, so
+	// deterministic names stay idempotent; beyond the last MaxHistories
+	// ended executions they keep name, status, error, cause and dates, not
+	// input and output.
 	MaxHistories int
+	// MaxFailedHistories bounds the histories of failed (or timed out, or
+	// aborted) executions kept beyond MaxHistories. Zero means
+	// DefaultMaxHistories; negative keeps every one.
+	MaxFailedHistories int
+	// MaxPublished bounds the messages Topics records per topic
+	// (Topics.Published): the last MaxPublished. Zero means
+	// DefaultMaxPublished; negative records every message.
+	MaxPublished int
 	// QueueSources are SQS event source mappings: their queues are
 	// created and their messages delivered to the service's Lambda (see
 	// Runtime.AddQueueSource).
@@ -326,7 +347,7 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 		Store:   memory.NewStore(memory.WithClock(clock.Now)),
 		Objects: memory.NewObjects(),
 		Queues:  memory.NewQueues(memory.WithQueuesClock(clock.Now)),
-		Topics:  memory.NewTopics(),
+		Topics:  memory.NewTopics(memory.KeepPublished(keepPublished(opts.MaxPublished))),
 		Clock:   clock,
 		opts:    opts,
 		log:     log,
@@ -447,6 +468,17 @@ func (rt *Runtime) build() error {
 		return fmt.Errorf("local: %w", err)
 	}
 	return nil
+}
+
+// keepPublished is memory.KeepPublished's n for Options.MaxPublished.
+func keepPublished(n int) int {
+	switch {
+	case n < 0:
+		return 0
+	case n == 0:
+		return DefaultMaxPublished
+	}
+	return n
 }
 
 // Sweep runs command.Sweep over the runtime's modules now (see

@@ -30,14 +30,17 @@ type Workflows struct {
 	mu      sync.Mutex
 	engines map[string]*interp.Engine    // by state machine ARN
 	execs   map[string]*interp.Execution // by execution ARN
-	ended   []string                     // ARNs of ended executions still in execs, oldest first
+	// ended and failed hold the ARNs of ended executions whose histories
+	// execs still holds, oldest first: succeeded ones, and failed ones.
+	ended, failed []string
 }
 
 var _ core.Workflows = (*Workflows)(nil)
 
 func newWorkflows(rt *Runtime, seed uint64) *Workflows {
 	w := &Workflows{rt: rt, seed: seed, engines: map[string]*interp.Engine{}, execs: map[string]*interp.Execution{}}
-	w.Workflows = memory.NewWorkflows(memory.RunnerFunc(w.run), memory.WithWorkflowsClock(rt.Clock.Now))
+	w.Workflows = memory.NewWorkflows(memory.RunnerFunc(w.run), memory.WithWorkflowsClock(rt.Clock.Now),
+		memory.KeepExecutionDetails(keepHistories(rt.opts.MaxHistories)))
 	return w
 }
 
@@ -109,7 +112,7 @@ func (w *Workflows) run(ctx context.Context, run *memory.Run) {
 			}
 		}
 		c.transitions.Add(n)
-		defer w.forgetOld(e.ARN)
+		defer w.forgetOld(e.ARN, res.Status != interp.StatusSucceeded)
 		switch res.Status {
 		case interp.StatusSucceeded:
 			c.execSucceeded.Add(1)
@@ -181,27 +184,48 @@ func (w *Workflows) SendTaskHeartbeat(ctx context.Context, token string) error {
 	return w.Workflows.SendTaskHeartbeat(ctx, token)
 }
 
-// forgetOld records that the execution arn ended and, with
-// Options.MaxHistories set, drops the histories of the oldest ended
-// executions beyond it.
-func (w *Workflows) forgetOld(arn string) {
-	max := w.rt.opts.MaxHistories
-	if max <= 0 {
-		return
-	}
+// forgetOld records that the execution arn ended (failed or not) and drops
+// the histories of the oldest ended executions beyond Options.MaxHistories
+// and Options.MaxFailedHistories.
+func (w *Workflows) forgetOld(arn string, failed bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.ended = append(w.ended, arn)
-	for len(w.ended) > max {
-		delete(w.execs, w.ended[0])
-		w.ended[0] = ""
-		w.ended = w.ended[1:]
+	if failed {
+		w.failed = w.forget(append(w.failed, arn), w.rt.opts.MaxFailedHistories)
+	} else {
+		w.ended = w.forget(append(w.ended, arn), w.rt.opts.MaxHistories)
 	}
 }
 
-// History returns the history events of an execution. With
-// Options.MaxHistories, the history of an execution that ended before the
-// last MaxHistories ended is gone (a *core.NotFoundError).
+// keepHistories resolves Options.MaxHistories (and MaxFailedHistories):
+// how many to keep, 0 for all.
+func keepHistories(n int) int {
+	switch {
+	case n < 0:
+		return 0
+	case n == 0:
+		return DefaultMaxHistories
+	}
+	return n
+}
+
+// forget drops the histories of the oldest executions of arns beyond max
+// (as Options.MaxHistories) and returns the rest. Callers hold w.mu.
+func (w *Workflows) forget(arns []string, max int) []string {
+	if max = keepHistories(max); max == 0 {
+		return arns
+	}
+	for len(arns) > max {
+		delete(w.execs, arns[0])
+		arns[0] = ""
+		arns = arns[1:]
+	}
+	return arns
+}
+
+// History returns the history events of an execution. The history of an
+// execution that ended before the last Options.MaxHistories (or, failed,
+// the last Options.MaxFailedHistories) is gone: a *core.NotFoundError.
 func (w *Workflows) History(executionARN string) ([]interp.Event, error) {
 	w.mu.Lock()
 	x := w.execs[executionARN]

@@ -3,10 +3,9 @@ package memory
 import (
 	"context"
 	"fmt"
-	"slices"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/google/btree"
 
 	"github.com/stepcqrs/stepcqrs/core"
 )
@@ -21,11 +20,11 @@ func WithIndex(ix core.Index) TableOption {
 	return func(t *table) { t.defineIndex(ix) }
 }
 
-// index is an in-memory global secondary index: per index partition, the
-// entries sorted by index sort key, then table key.
+// index is an in-memory global secondary index: per index partition, a
+// B-tree of the entries ordered by index sort key, then table key.
 type index struct {
 	spec  core.Index
-	parts map[string][]indexEntry
+	parts map[string]*btree.BTreeG[indexEntry]
 }
 
 type indexEntry struct {
@@ -33,14 +32,14 @@ type indexEntry struct {
 	key core.Key
 }
 
-func (a indexEntry) compare(b indexEntry) int {
-	if c := strings.Compare(a.sk, b.sk); c != 0 {
-		return c
+func (a indexEntry) less(b indexEntry) bool {
+	if a.sk != b.sk {
+		return a.sk < b.sk
 	}
-	if c := strings.Compare(a.key.PK, b.key.PK); c != 0 {
-		return c
+	if a.key.PK != b.key.PK {
+		return a.key.PK < b.key.PK
 	}
-	return strings.Compare(a.key.SK, b.key.SK)
+	return a.key.SK < b.key.SK
 }
 
 // defineIndex adds ix to t (a no-op when an index of that name exists) and
@@ -52,7 +51,7 @@ func (t *table) defineIndex(ix core.Index) {
 	if t.indexes[ix.Name] != nil {
 		return
 	}
-	x := &index{spec: ix, parts: map[string][]indexEntry{}}
+	x := &index{spec: ix, parts: map[string]*btree.BTreeG[indexEntry]{}}
 	for pk, p := range t.parts {
 		for sk, it := range p.items {
 			x.add(core.Key{PK: pk, SK: sk}, it)
@@ -80,8 +79,11 @@ func (x *index) add(k core.Key, it core.Item) {
 		return
 	}
 	es := x.parts[pk]
-	i, _ := slices.BinarySearchFunc(es, e, indexEntry.compare)
-	x.parts[pk] = slices.Insert(es, i, e)
+	if es == nil {
+		es = btree.NewG(32, indexEntry.less)
+		x.parts[pk] = es
+	}
+	es.ReplaceOrInsert(e)
 }
 
 func (x *index) remove(k core.Key, it core.Item) {
@@ -89,14 +91,11 @@ func (x *index) remove(k core.Key, it core.Item) {
 	if !ok {
 		return
 	}
-	es := x.parts[pk]
-	if i, found := slices.BinarySearchFunc(es, e, indexEntry.compare); found {
-		es = slices.Delete(es, i, i+1)
-	}
-	if len(es) == 0 {
-		delete(x.parts, pk)
-	} else {
-		x.parts[pk] = es
+	if es := x.parts[pk]; es != nil {
+		es.Delete(e)
+		if es.Len() == 0 {
+			delete(x.parts, pk)
+		}
 	}
 }
 
@@ -123,38 +122,49 @@ func (s *Store) QueryIndex(ctx context.Context, tbl string, q core.IndexQuery) (
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	t := s.tables[tbl]
-	es := x.parts[q.PK]
-	lo, hi, err := skRange(len(es), func(i int) string { return es[i].sk }, q.Op, q.SK, q.SK2)
+	lo, hi, err := skBounds(q.Op, q.SK, q.SK2)
 	if err != nil {
 		return core.IndexPage{}, err
 	}
-	if q.StartAfter != nil {
-		c := indexEntry{sk: q.StartAfter.SK, key: q.StartAfter.Key}
-		i, found := slices.BinarySearchFunc(es, c, indexEntry.compare)
-		if found {
-			i++
-		}
-		lo = max(lo, i)
-	}
 	var page core.IndexPage
-	bytes := 0
-	for ; lo < hi; lo++ {
-		if q.Limit > 0 && len(page.Items) == q.Limit {
-			break
+	es := x.parts[q.PK]
+	if es == nil {
+		return page, nil
+	}
+	var from indexEntry // where the scan starts: lo, or after the cursor
+	if lo.set {
+		from.sk = lo.key
+	}
+	c := q.StartAfter
+	if c != nil && (!lo.set || c.SK >= lo.key) {
+		from = indexEntry{sk: c.SK, key: c.Key}
+	}
+	bytes, more := 0, false
+	es.AscendGreaterOrEqual(from, func(e indexEntry) bool {
+		switch {
+		case lo.below(e.sk), c != nil && e.sk == c.SK && e.key == c.Key:
+			return true
+		case hi.above(e.sk):
+			return false
+		case q.Limit > 0 && len(page.Items) == q.Limit:
+			more = true
+			return false
 		}
-		it := t.get(es[lo].key)
+		it := t.get(e.key)
 		size := core.ItemSize(it)
 		if bytes+size > MaxPageBytes && len(page.Items) > 0 {
-			break
+			more = true
+			return false
 		}
 		bytes += size
 		page.Items = append(page.Items, cloneItem(it))
-	}
+		page.Next = &core.IndexCursor{Key: e.key, SK: e.sk}
+		return true
+	})
 	// As DynamoDB: a page that reached its Limit has a Next even when no
 	// item follows.
-	if n := len(page.Items); n > 0 && (lo < hi || n == q.Limit) {
-		last := es[lo-1]
-		page.Next = &core.IndexCursor{Key: last.key, SK: last.sk}
+	if !more && len(page.Items) != q.Limit {
+		page.Next = nil
 	}
 	return page, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/google/btree"
 
 	"github.com/stepcqrs/stepcqrs/core"
 )
@@ -117,9 +117,104 @@ type table struct {
 	indexes map[string]*index
 }
 
+// partition is one partition key's items: by sort key, and the sort keys
+// in a B-tree, ordered by bytes (O(log n) inserts and deletes).
 type partition struct {
-	sks   []string // sorted by bytes
+	keys  *btree.BTreeG[string]
 	items map[string]core.Item
+}
+
+func newPartition() *partition {
+	return &partition{keys: btree.NewOrderedG[string](32), items: map[string]core.Item{}}
+}
+
+// bound is one end of a sort-key range.
+type bound struct {
+	key       string
+	inclusive bool
+	set       bool
+}
+
+// prefixEnd returns the smallest string greater than every string that
+// begins with prefix, and false when there is none (prefix is all 0xff).
+func prefixEnd(prefix string) (string, bool) {
+	b := []byte(prefix)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < 0xff {
+			b[i]++
+			return string(b[:i+1]), true
+		}
+	}
+	return "", false
+}
+
+// skBounds returns the range of sort keys that satisfy op with operands sk
+// and sk2.
+func skBounds(op core.SKOp, sk, sk2 string) (lo, hi bound, err error) {
+	switch op {
+	case core.SKAny:
+	case core.SKEqual:
+		lo, hi = bound{sk, true, true}, bound{sk, true, true}
+	case core.SKBeginsWith:
+		lo = bound{sk, true, true}
+		if end, ok := prefixEnd(sk); ok {
+			hi = bound{end, false, true}
+		}
+	case core.SKLess:
+		hi = bound{sk, false, true}
+	case core.SKLessEq:
+		hi = bound{sk, true, true}
+	case core.SKGreater:
+		lo = bound{sk, false, true}
+	case core.SKGreaterEq:
+		lo = bound{sk, true, true}
+	case core.SKBetween:
+		lo, hi = bound{sk, true, true}, bound{sk2, true, true}
+	default:
+		return lo, hi, validation(fmt.Sprintf("unknown sort key operator %d", op))
+	}
+	return lo, hi, nil
+}
+
+// below reports whether k is below the lower bound b; above whether it is
+// above the upper bound b.
+func (b bound) below(k string) bool { return b.set && (k < b.key || (!b.inclusive && k == b.key)) }
+func (b bound) above(k string) bool { return b.set && (k > b.key || (!b.inclusive && k == b.key)) }
+
+// scan visits the sort keys of p within [lo, hi], ascending or
+// descending, until visit returns false.
+func (p *partition) scan(lo, hi bound, desc bool, visit func(sk string) bool) {
+	if !desc {
+		it := func(k string) bool {
+			if lo.below(k) {
+				return true
+			}
+			if hi.above(k) {
+				return false
+			}
+			return visit(k)
+		}
+		if lo.set {
+			p.keys.AscendGreaterOrEqual(lo.key, it)
+		} else {
+			p.keys.Ascend(it)
+		}
+		return
+	}
+	it := func(k string) bool {
+		if hi.above(k) {
+			return true
+		}
+		if lo.below(k) {
+			return false
+		}
+		return visit(k)
+	}
+	if hi.set {
+		p.keys.DescendLessOrEqual(hi.key, it)
+	} else {
+		p.keys.Descend(it)
+	}
 }
 
 // change is one committed item change awaiting stream delivery.
@@ -246,20 +341,18 @@ func (t *table) set(k core.Key, it core.Item) {
 			return
 		}
 		delete(p.items, k.SK)
-		i := sort.SearchStrings(p.sks, k.SK)
-		p.sks = slices.Delete(p.sks, i, i+1)
+		p.keys.Delete(k.SK)
 		if len(p.items) == 0 {
 			delete(t.parts, k.PK)
 		}
 		return
 	}
 	if p == nil {
-		p = &partition{items: map[string]core.Item{}}
+		p = newPartition()
 		t.parts[k.PK] = p
 	}
 	if _, ok := p.items[k.SK]; !ok {
-		i := sort.SearchStrings(p.sks, k.SK)
-		p.sks = slices.Insert(p.sks, i, k.SK)
+		p.keys.ReplaceOrInsert(k.SK)
 	}
 	p.items[k.SK] = it
 }
@@ -601,82 +694,45 @@ func (s *Store) Query(ctx context.Context, tbl string, q core.Query) (core.Page,
 	if p == nil {
 		return core.Page{}, nil
 	}
-	sks := p.sks
-	lo, hi, err := skRange(len(sks), func(i int) string { return sks[i] }, q.Op, q.SK, q.SK2)
+	lo, hi, err := skBounds(q.Op, q.SK, q.SK2)
 	if err != nil {
 		return core.Page{}, err
 	}
-	atOrAfter := func(sk string) int { return sort.SearchStrings(sks, sk) }
-	after := func(sk string) int {
-		return sort.Search(len(sks), func(i int) bool { return sks[i] > sk })
-	}
-	if q.StartAfter != nil {
+	if a := q.StartAfter; a != nil {
+		// Continue after a: raise the lower bound (or lower the upper
+		// one, descending) to a, exclusive.
 		if q.Descending {
-			hi = min(hi, atOrAfter(q.StartAfter.SK))
-		} else {
-			lo = max(lo, after(q.StartAfter.SK))
+			if !hi.set || a.SK <= hi.key {
+				hi = bound{a.SK, false, true}
+			}
+		} else if !lo.set || a.SK >= lo.key {
+			lo = bound{a.SK, false, true}
 		}
 	}
 	var page core.Page
-	bytes := 0
-	for n := 0; lo < hi; n++ {
-		i := lo
-		if q.Descending {
-			i = hi - 1
+	bytes, more := 0, false
+	p.scan(lo, hi, q.Descending, func(sk string) bool {
+		if q.Limit > 0 && len(page.Items) == q.Limit {
+			more = true
+			return false
 		}
-		if q.Limit > 0 && n == q.Limit {
-			break
-		}
-		it := p.items[sks[i]]
+		it := p.items[sk]
 		size := core.ItemSize(it)
 		if bytes+size > MaxPageBytes && len(page.Items) > 0 {
-			break
+			more = true
+			return false
 		}
 		bytes += size
 		page.Items = append(page.Items, cloneItem(it))
-		if q.Descending {
-			hi--
-		} else {
-			lo++
-		}
-	}
-	if len(page.Items) > 0 && (lo < hi || len(page.Items) == q.Limit) {
+		return true
+	})
+	// As DynamoDB: a page that reached its Limit has a Next even when no
+	// item follows.
+	if len(page.Items) > 0 && (more || len(page.Items) == q.Limit) {
 		last := page.Items[len(page.Items)-1]
 		page.Next = &core.Key{PK: q.PK, SK: last["sk"].(*types.AttributeValueMemberS).Value}
 	}
 	return page, nil
-}
-
-// skRange returns the range [lo, hi) of the n sorted sort keys (key(i) is
-// the i-th) that satisfy op with operands sk and sk2.
-func skRange(n int, key func(int) string, op core.SKOp, sk, sk2 string) (lo, hi int, err error) {
-	atOrAfter := func(v string) int { return sort.Search(n, func(i int) bool { return key(i) >= v }) }
-	after := func(v string) int { return sort.Search(n, func(i int) bool { return key(i) > v }) }
-	lo, hi = 0, n
-	switch op {
-	case core.SKAny:
-	case core.SKEqual:
-		lo, hi = atOrAfter(sk), after(sk)
-	case core.SKBeginsWith:
-		lo = atOrAfter(sk)
-		hi = lo
-		for hi < n && strings.HasPrefix(key(hi), sk) {
-			hi++
-		}
-	case core.SKLess:
-		hi = atOrAfter(sk)
-	case core.SKLessEq:
-		hi = after(sk)
-	case core.SKGreater:
-		lo = after(sk)
-	case core.SKGreaterEq:
-		lo = atOrAfter(sk)
-	case core.SKBetween:
-		lo, hi = atOrAfter(sk), after(sk2)
-	default:
-		return 0, 0, validation(fmt.Sprintf("unknown sort key operator %d", op))
-	}
-	return lo, hi, nil
 }
 
 // txKey identifies an item across tables.
@@ -876,9 +932,10 @@ func (s *Store) Items(tbl string) []core.Item {
 	var out []core.Item
 	for _, pk := range pks {
 		p := t.parts[pk]
-		for _, sk := range p.sks {
+		p.keys.Ascend(func(sk string) bool {
 			out = append(out, cloneItem(p.items[sk]))
-		}
+			return true
+		})
 	}
 	return out
 }
@@ -913,8 +970,8 @@ func (s *Store) ExpireItems(ctx context.Context, tbl, ttlAttr string, now time.T
 	}
 	var expired []core.Key
 	for pk, p := range t.parts {
-		for _, sk := range p.sks {
-			n, ok := p.items[sk][ttlAttr].(*types.AttributeValueMemberN)
+		for sk, it := range p.items {
+			n, ok := it[ttlAttr].(*types.AttributeValueMemberN)
 			if ok && compareNumbers(n.Value, fmt.Sprint(limit)) < 0 {
 				expired = append(expired, core.Key{PK: pk, SK: sk})
 			}

@@ -32,6 +32,7 @@ type Topics struct {
 	topics map[string]*topic
 	seq    uint64
 	now    func() time.Time
+	keep   int // messages recorded per topic; 0: all
 }
 
 type topic struct {
@@ -43,9 +44,21 @@ type topicSub struct{ fn TopicSubscriber }
 
 var _ core.Topic = (*Topics)(nil)
 
+// TopicsOption configures Topics.
+type TopicsOption func(*Topics)
+
+// KeepPublished makes Topics record only the last n messages of each topic
+// (see Published), so that a long run stays bounded; n <= 0 records every
+// message, the default.
+func KeepPublished(n int) TopicsOption { return func(ts *Topics) { ts.keep = max(n, 0) } }
+
 // NewTopics returns a notification service without topics.
-func NewTopics() *Topics {
-	return &Topics{topics: map[string]*topic{}, now: time.Now}
+func NewTopics(opts ...TopicsOption) *Topics {
+	ts := &Topics{topics: map[string]*topic{}, now: time.Now}
+	for _, o := range opts {
+		o(ts)
+	}
+	return ts
 }
 
 // CreateTopic creates a topic; creating an existing one succeeds.
@@ -109,6 +122,10 @@ func (ts *Topics) Publish(ctx context.Context, name, message string, attributes 
 		Attributes: maps.Clone(attributes), At: ts.now(),
 	}
 	tp.published = append(tp.published, m)
+	if ts.keep > 0 && len(tp.published) > 2*ts.keep {
+		// Drop the oldest in one go, amortized: at most 2×keep are held.
+		tp.published = slices.Clone(tp.published[len(tp.published)-ts.keep:])
+	}
 	subs := tp.subs
 	ts.mu.Unlock()
 	for _, s := range subs {
@@ -117,7 +134,8 @@ func (ts *Topics) Publish(ctx context.Context, name, message string, attributes 
 	return m.ID, nil
 }
 
-// Published returns the messages published to topic so far, oldest first.
+// Published returns the messages published to topic so far, oldest first
+// (with KeepPublished, the last n of them).
 func (ts *Topics) Published(name string) []Published {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
@@ -125,7 +143,11 @@ func (ts *Topics) Published(name string) []Published {
 	if tp == nil {
 		return nil
 	}
-	out := slices.Clone(tp.published)
+	msgs := tp.published
+	if ts.keep > 0 && len(msgs) > ts.keep {
+		msgs = msgs[len(msgs)-ts.keep:]
+	}
+	out := slices.Clone(msgs)
 	for i := range out {
 		out[i].Attributes = maps.Clone(out[i].Attributes)
 	}

@@ -45,6 +45,15 @@ type StateMachine struct {
 // WorkflowsOption configures a Workflows.
 type WorkflowsOption func(*Workflows)
 
+// KeepExecutionDetails keeps the input and output of only the last n
+// executions that ended; older ended executions keep their name, status,
+// error, cause and dates (enough for DescribeExecution's status and for
+// StartExecution's idempotency, which refuses any ended name), so that a
+// long run stays bounded. n <= 0 keeps every detail, the default.
+func KeepExecutionDetails(n int) WorkflowsOption {
+	return func(w *Workflows) { w.keepDetails = max(n, 0) }
+}
+
 // WithWorkflowsClock sets the clock of start and stop dates (default
 // time.Now).
 func WithWorkflowsClock(now func() time.Time) WorkflowsOption {
@@ -65,6 +74,9 @@ type Workflows struct {
 	execs    map[string]*Run          // by ARN
 	order    []string                 // execution ARNs in start order
 	tokens   map[string]*TaskToken
+
+	keepDetails int    // see KeepExecutionDetails
+	ended       []*Run // ended executions that keep their details, oldest first
 }
 
 var _ core.Workflows = (*Workflows)(nil)
@@ -240,7 +252,7 @@ func (w *Workflows) Wait(ctx context.Context, executionARN string) (core.Executi
 		return core.Execution{}, err
 	}
 	select {
-	case <-run.done:
+	case <-run.Done():
 		return run.Execution(), nil
 	case <-ctx.Done():
 		return core.Execution{}, ctx.Err()
@@ -353,7 +365,19 @@ func cloneExecution(e core.Execution) core.Execution {
 
 // Done is closed when the execution ends, whoever ends it (for example
 // StopExecution); a runner watches it to stop work.
-func (r *Run) Done() <-chan struct{} { return r.done }
+func (r *Run) Done() <-chan struct{} {
+	r.w.mu.Lock()
+	defer r.w.mu.Unlock()
+	return r.done
+}
+
+// closedDone is the Done channel of ended executions whose details were
+// dropped (KeepExecutionDetails).
+var closedDone = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
 
 // Succeed ends the execution SUCCEEDED with output. It reports false when
 // the execution had already ended.
@@ -393,8 +417,19 @@ func (r *Run) finish(status core.ExecutionStatus, output json.RawMessage, errNam
 	for _, tt := range open {
 		tt.closeLocked(TaskOutcome{Status: TaskCanceled})
 	}
+	close(r.done) // under w.mu: the eviction below may replace an ended run's channel
+	if w.keepDetails > 0 {
+		w.ended = append(w.ended, r)
+		for len(w.ended) > w.keepDetails {
+			old := w.ended[0]
+			old.exec.Input, old.exec.Output = nil, nil
+			old.Definition = ""
+			old.done = closedDone // its own channel was closed when it ended
+			w.ended[0] = nil
+			w.ended = w.ended[1:]
+		}
+	}
 	w.mu.Unlock()
-	close(r.done)
 	return true
 }
 

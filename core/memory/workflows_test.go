@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -172,5 +173,55 @@ func TestWorkflowsValidation(t *testing.T) {
 	arn, err := w.StartExecution(ctx, sm, "", nil)
 	if err != nil || arn == "" {
 		t.Fatalf("generated name: %q, %v", arn, err)
+	}
+}
+
+// TestKeepExecutionDetails: beyond the last n ended executions, records
+// keep name, status, error and dates, not input and output; the names stay
+// taken, and waiting on an old execution returns at once.
+func TestKeepExecutionDetails(t *testing.T) {
+	ctx := context.Background()
+	w := memory.NewWorkflows(nil, memory.KeepExecutionDetails(2))
+	sm, err := w.CreateStateMachine("m", `{"StartAt":"A","States":{"A":{"Type":"Succeed"}}}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var arns []string
+	for i := range 4 {
+		arn, err := w.StartExecution(ctx, sm, fmt.Sprintf("x%d", i), []byte(`{"i":1}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		run, err := w.Lookup(arn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 1 {
+			run.Fail("E", "cause")
+		} else {
+			_, _ = run.Succeed([]byte(`{"out":1}`))
+		}
+		arns = append(arns, arn)
+	}
+	for i, arn := range arns {
+		ex, err := w.DescribeExecution(ctx, arn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kept := i >= 2
+		if (ex.Input != nil) != kept || ex.Name != fmt.Sprintf("x%d", i) || ex.StopDate.IsZero() {
+			t.Errorf("execution %d: %+v (details kept: %v)", i, ex, kept)
+		}
+		if i == 1 && (ex.Status != core.ExecutionFailed || ex.Error != "E" || ex.Cause != "cause") {
+			t.Errorf("failed execution lost its status: %+v", ex)
+		}
+		wctx, cancel := context.WithTimeout(ctx, time.Second)
+		if _, err := w.Wait(wctx, arn); err != nil {
+			t.Errorf("Wait on ended execution %d: %v", i, err)
+		}
+		cancel()
+	}
+	if _, err := w.StartExecution(ctx, sm, "x0", []byte(`{"i":1}`)); !errors.Is(err, core.ErrExecutionExists) {
+		t.Fatalf("restart of an old ended name: %v", err)
 	}
 }
