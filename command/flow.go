@@ -600,10 +600,15 @@ scan:
 	return res, nil
 }
 
+// ActionCommandStatus is the action of command notifications: the
+// "action" field of Notification and the "action" message attribute that
+// topic subscriptions filter on.
+const ActionCommandStatus = "command-status"
+
 // Notification is the message published on the notification topic when a
 // command finishes or fails.
 type Notification struct {
-	Action     string             `json:"action"` // "command-status"
+	Action     string             `json:"action"` // ActionCommandStatus
 	Table      string             `json:"table"`
 	PK         string             `json:"pk"`
 	SK         string             `json:"sk"`
@@ -618,12 +623,12 @@ func (s *Service) notify(ctx context.Context, cmd *core.Command, st core.Command
 	if s.topic == nil {
 		return nil
 	}
-	msg, err := json.Marshal(Notification{Action: "command-status", Table: s.commandTable, PK: cmd.PK, SK: cmd.SK,
+	msg, err := json.Marshal(Notification{Action: ActionCommandStatus, Table: s.commandTable, PK: cmd.PK, SK: cmd.SK,
 		ID: cmd.ID, TenantCode: cmd.TenantCode, Version: cmd.Version, Status: st, Error: cmd.Error})
 	if err != nil {
 		return err
 	}
-	if _, err := s.topic.Publish(ctx, s.cfg.NotificationTopic(), string(msg), map[string]string{"action": "command-status"}); err != nil {
+	if _, err := s.topic.Publish(ctx, s.cfg.NotificationTopic(), string(msg), map[string]string{"action": ActionCommandStatus}); err != nil {
 		return fmt.Errorf("notify %s %s: %w", cmd.SK, st, err)
 	}
 	return nil

@@ -102,6 +102,7 @@ func newRoot() *cobra.Command {
 	exportCmd.AddCommand(exportCommandCmd(), exportTaskCmd())
 	aslCmd.AddCommand(conformCmd(), validateCmd(), graphCmd(), exportCmd)
 	root.AddCommand(aslCmd)
+	root.AddCommand(deployCmd())
 	help := root.HelpFunc()
 	root.SetHelpFunc(func(c *cobra.Command, args []string) {
 		if c == root {

@@ -38,11 +38,13 @@ func newTaskRegistry(services map[string]*command.Service) *task.Registry {
 	return reg
 }
 
-// reprice changes one order's total through the command module, as a
-// synchronous partial update on top of the version it read. It is
-// idempotent: the order records the fan-out that repriced it, and a rerun
-// of the same sub-task changes nothing. A deleted order cannot be
-// repriced, and retrying will not change that: the sub-task fails.
+// reprice changes one order's total through the command module: a
+// synchronous command with the order's current data (its data row) and the
+// new total, on top of the latest command version — which may be a later,
+// failed version than the data row's. It is idempotent: the order records
+// the fan-out that repriced it, and a rerun of the same sub-task changes
+// nothing. A deleted order cannot be repriced, and retrying will not
+// change that: the sub-task fails.
 func reprice(ctx context.Context, svc *command.Service, j task.Job[RepriceInput]) (RepriceResult, error) {
 	key, err := core.NewKey("ORDER", j.TenantCode, j.Input.Code)
 	if err != nil {
@@ -64,8 +66,12 @@ func reprice(ctx context.Context, svc *command.Service, j task.Job[RepriceInput]
 		return RepriceResult{}, task.Permanent(fmt.Errorf("order %s is deleted", j.Input.Code))
 	}
 	total = math.Round(total*(100+j.Input.Percent)) / 100
-	res, err := svc.PublishPartialUpdateSync(ctx, command.PartialInput{PK: key.PK, SK: key.SK, Version: d.Version,
-		Attributes: map[string]any{"total": total, "repricedBy": by}})
+	latest, err := svc.GetCommand(ctx, key, core.VersionLatest)
+	if err != nil {
+		return RepriceResult{}, err
+	}
+	res, err := svc.PublishSync(ctx, command.Input{PK: key.PK, SK: key.SK, Version: latest.Version, Name: d.Name,
+		Seq: d.Seq, TTL: d.TTL, Attributes: command.MergeAttributes(d.Attributes, map[string]any{"total": total, "repricedBy": by})})
 	if err != nil {
 		return RepriceResult{}, err
 	}
