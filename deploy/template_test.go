@@ -28,15 +28,28 @@ var (
 
 // cloudFormationSchema compiles the CloudFormation JSON schema goformation
 // ships (draft-04; its "$id" is the draft's own URL, which draft 4 does not
-// read).
-func cloudFormationSchema(t *testing.T) *jsonschema.Schema {
+// read), pruned to the resource types of the given templates: the whole
+// schema has some 7,000 definitions, and compiling them (and matching each
+// resource against a thousand alternatives) takes minutes under the race
+// detector. A resource of any other type fails validation, as it should:
+// the templates under test are the ones that choose the types.
+func cloudFormationSchema(t *testing.T, templates ...map[string]any) *jsonschema.Schema {
 	t.Helper()
 	cfnSchemaOnce.Do(func() {
-		doc, err := jsonschema.UnmarshalJSON(strings.NewReader(schema.CloudformationSchema))
-		if err != nil {
-			cfnSchemaErr = err
+		var doc map[string]any
+		if cfnSchemaErr = json.Unmarshal([]byte(schema.CloudformationSchema), &doc); cfnSchemaErr != nil {
 			return
 		}
+		types := map[string]bool{}
+		for _, tpl := range templates {
+			res, _ := tpl["Resources"].(map[string]any)
+			for _, r := range res {
+				if typ, ok := r.(map[string]any)["Type"].(string); ok {
+					types[typ] = true
+				}
+			}
+		}
+		pruneSchema(doc, types)
 		c := jsonschema.NewCompiler()
 		c.DefaultDraft(jsonschema.Draft4)
 		if cfnSchemaErr = c.AddResource("cloudformation.schema.json", doc); cfnSchemaErr == nil {
@@ -47,6 +60,53 @@ func cloudFormationSchema(t *testing.T) *jsonschema.Schema {
 		t.Fatalf("compiling goformation's CloudFormation schema: %v", cfnSchemaErr)
 	}
 	return cfnSchema
+}
+
+// pruneSchema keeps, of the schema's resource alternatives, those of types,
+// and of its definitions those the rest of the schema still refers to.
+func pruneSchema(doc map[string]any, types map[string]bool) {
+	res := doc["properties"].(map[string]any)["Resources"].(map[string]any)
+	for _, pp := range res["patternProperties"].(map[string]any) {
+		alt := pp.(map[string]any)
+		var kept []any
+		for _, a := range alt["anyOf"].([]any) {
+			ref, _ := a.(map[string]any)["$ref"].(string)
+			if types[strings.TrimPrefix(ref, "#/definitions/")] {
+				kept = append(kept, a)
+			}
+		}
+		alt["anyOf"] = kept
+	}
+	defs := doc["definitions"].(map[string]any)
+	keep := map[string]bool{}
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			if ref, ok := x["$ref"].(string); ok {
+				name := strings.TrimPrefix(ref, "#/definitions/")
+				if name != ref && !keep[name] {
+					keep[name] = true
+					walk(defs[name])
+				}
+			}
+			for k, e := range x {
+				if k != "definitions" {
+					walk(e)
+				}
+			}
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		}
+	}
+	walk(doc)
+	for name := range defs {
+		if !keep[name] {
+			delete(defs, name)
+		}
+	}
 }
 
 // resolved returns the template with every intrinsic function of its
@@ -117,7 +177,6 @@ func props(doc map[string]any, id string) map[string]any {
 // TestTemplateValidatesAgainstSchema checks the JSON and YAML renderings
 // of several configurations against goformation's CloudFormation schema.
 func TestTemplateValidatesAgainstSchema(t *testing.T) {
-	sch := cloudFormationSchema(t)
 	cases := map[string]deploy.Options{
 		"defaults":      {Config: core.Config{AppName: "shop"}, Modules: []string{"order"}},
 		"code from S3":  {Config: core.Config{AppName: "shop", Env: "prod"}, Modules: []string{"order", "order_line", "product"}, Function: deploy.Function{Code: deploy.Code{S3Bucket: "b", S3Key: "k.zip"}, Tracing: true, ReservedConcurrency: 50}},
@@ -125,6 +184,12 @@ func TestTemplateValidatesAgainstSchema(t *testing.T) {
 		"no tasks":      {Config: core.Config{AppName: "shop", TablePrefix: "x-"}, Modules: []string{"order"}, Tasks: deploy.Tasks{Disabled: true}, Notifications: deploy.Notifications{Consume: true}},
 		"everything on": {Config: core.Config{AppName: "shop", RequireInvoke: true, TTL: core.TTLDays{Command: 7}}, Modules: []string{"order"}, Tables: deploy.Tables{PointInTimeRecovery: true, DeleteWithStack: true}, StateMachines: deploy.StateMachines{LogLevel: "ALL", IncludeExecutionData: true, Tracing: true}, Tasks: deploy.Tasks{MaxConcurrency: 5, QueueBatchSize: 50}},
 	}
+	var docs []map[string]any
+	for _, o := range cases {
+		_, doc := render(t, o)
+		docs = append(docs, doc)
+	}
+	sch := cloudFormationSchema(t, docs...)
 	for name, o := range cases {
 		t.Run(name, func(t *testing.T) {
 			tp, err := deploy.New(o)
