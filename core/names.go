@@ -1,11 +1,13 @@
 package core
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"hash/fnv"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // MaxExecutionName is the longest Step Functions execution name.
@@ -42,4 +44,34 @@ func Shard(id string, n int) string {
 	h := fnv.New32a()
 	_, _ = h.Write([]byte(id))
 	return strconv.Itoa(int(h.Sum32() % uint32(n)))
+}
+
+// NewID returns a time-ordered unique id: a ULID, 48 bits of Unix
+// milliseconds then 80 random bits, in 26 digits of Crockford base32. Ids
+// sort by creation time (to the millisecond), so rows keyed by them list
+// in order.
+func NewID(now time.Time) string {
+	const alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+	var b [16]byte
+	ms := uint64(now.UnixMilli())
+	for i := 5; i >= 0; i-- {
+		b[i] = byte(ms)
+		ms >>= 8
+	}
+	_, _ = rand.Read(b[6:])
+	// 128 bits behind two zero bits make 26 digits, most significant
+	// first.
+	var out [26]byte
+	var acc uint64
+	bits, idx := 2, 0
+	for _, x := range b {
+		acc = acc<<8 | uint64(x)
+		bits += 8
+		for bits >= 5 {
+			bits -= 5
+			out[idx] = alphabet[(acc>>bits)&31]
+			idx++
+		}
+	}
+	return string(out[:idx])
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stepcqrs/stepcqrs/core"
 )
@@ -57,5 +58,25 @@ func TestShard(t *testing.T) {
 		if n < 50 || n > 150 {
 			t.Errorf("shard %s got %d of 1600 ids: badly spread", s, n)
 		}
+	}
+}
+
+func TestNewID(t *testing.T) {
+	at := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	seen := map[string]bool{}
+	prev := ""
+	for i := range 1000 {
+		id := core.NewID(at.Add(time.Duration(i) * time.Millisecond))
+		if len(id) != 26 || strings.Trim(id, "0123456789ABCDEFGHJKMNPQRSTVWXYZ") != "" {
+			t.Fatalf("id %q is not 26 Crockford base32 digits", id)
+		}
+		if seen[id] || id <= prev {
+			t.Fatalf("id %q repeats or does not sort after %q", id, prev)
+		}
+		seen[id], prev = true, id
+	}
+	// The time is in the first 10 digits: 48 bits of milliseconds.
+	if a, b := core.NewID(at), core.NewID(at); a[:10] != b[:10] || a == b {
+		t.Fatalf("same millisecond: %q %q", a, b)
 	}
 }

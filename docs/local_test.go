@@ -319,6 +319,7 @@ func Example_localDropped() {
 			},
 		},
 		AutoAdvanceClock: true,
+		SweepInterval:    -1, // no periodic sweep: this example sweeps by hand, below
 	})
 	if err != nil {
 		panic(err)
@@ -355,8 +356,13 @@ func Example_localDropped() {
 	fmt.Println("a wait timed out:", rt.Clock.Now().Sub(start) >= 5*time.Minute)
 
 	// The sweep finds the lost last version once it has been unsettled for
-	// longer than Options.SweepOlderThan (15 minutes by default).
+	// longer than Options.SweepOlderThan (15 minutes by default). (The
+	// periodic sweep, every Options.SweepInterval of the clock, would do the
+	// same.)
 	if err := rt.AdvanceClock(20 * time.Minute); err != nil {
+		panic(err)
+	}
+	if _, err := rt.Sweep(ctx); err != nil {
 		panic(err)
 	}
 	if err := rt.WaitIdle(wctx); err != nil {

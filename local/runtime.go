@@ -34,6 +34,7 @@ import (
 	"github.com/stepcqrs/stepcqrs/core"
 	"github.com/stepcqrs/stepcqrs/core/memory"
 	"github.com/stepcqrs/stepcqrs/eventfactory"
+	"github.com/stepcqrs/stepcqrs/serve/integrations"
 	"go.uber.org/fx"
 )
 
@@ -172,6 +173,14 @@ type Options struct {
 	Logger *slog.Logger
 	// Tasks, when set, runs the task capability (see TaskOptions).
 	Tasks *TaskOptions
+	// Imports, when set, runs the CSV import capability (see
+	// ImportOptions).
+	Imports *ImportOptions
+	// Events receives the events of the state machines'
+	// arn:aws:states:::events:putEvents tasks (see
+	// integrations.EventBus); nil validates and acknowledges them as
+	// EventBridge does, and drops them.
+	Events integrations.EventBus
 	// WrapHandler, when set, wraps the service's Lambda handler: every
 	// invocation (stream, queue, topic, state machine step) goes through
 	// it, e.g. for tracing or fault injection of one's own.
@@ -281,6 +290,10 @@ type Runtime struct {
 	// work (see transientBudget).
 	budgets sync.Map
 
+	// periodic counts the periodic jobs on the virtual clock (see every):
+	// each keeps one timer pending.
+	periodic atomic.Int32
+
 	app    *fx.App
 	shards []*shard
 	unsubs []func()
@@ -295,6 +308,8 @@ type Runtime struct {
 	asyncWG     sync.WaitGroup // asynchronous (SNS) invocations
 
 	tasks *taskRuntime // nil unless Options.Tasks
+
+	imports *importRuntime // nil unless Options.Imports
 }
 
 // New builds and starts a runtime: tables, topics, the bucket, the command
@@ -335,6 +350,7 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 		machineName = command.MachineName(cfg.CommandStateMachineARN)
 	}
 	cfg = withTaskMachine(cfg, opts)
+	cfg = withImportMachine(cfg, opts)
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("local: %w", err)
 	}
@@ -378,6 +394,9 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 	if err := rt.setupTasks(&opts); err != nil {
 		return nil, err
 	}
+	if err := rt.setupImports(&opts); err != nil {
+		return nil, err
+	}
 	if opts.App != nil {
 		if err := rt.startApp(ctx); err != nil {
 			return nil, err
@@ -413,6 +432,7 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 		}()
 	}
 	rt.startTasks(runCtx)
+	rt.startImports(runCtx)
 	if every := rt.sweepInterval(); every > 0 {
 		rt.every(runCtx, every, rt.sweepNow)
 	}
@@ -529,6 +549,7 @@ func (rt *Runtime) every(ctx context.Context, d time.Duration, f func(context.Co
 		}()
 		return
 	}
+	rt.periodic.Add(1)
 	var at func(time.Time)
 	at = func(t time.Time) {
 		vc.AtFunc(t, func() {
@@ -789,7 +810,9 @@ func (rt *Runtime) autoAdvance(ctx context.Context, vc *interp.VirtualClock) {
 			return
 		case <-tick.C:
 		}
-		if rt.c.active.Load() == 0 || rt.c.stepInflight.Load() > 0 || vc.Pending() == 0 || !rt.quiet() {
+		// The periodic jobs' own timers (sweeps) are always pending: only
+		// a timer of an execution moves the clock.
+		if rt.c.active.Load() == 0 || rt.c.stepInflight.Load() > 0 || vc.Pending() <= int(rt.periodic.Load()) || !rt.quiet() {
 			quiet = 0
 			continue
 		}

@@ -55,6 +55,7 @@ func (w *Workflows) CreateStateMachine(name, definition string) (string, error) 
 		Clock:            w.rt.Clock,
 		Lambda:           interp.LambdaInvokerFunc(w.rt.invoke),
 		Objects:          w.rt.Objects,
+		Resources:        w.rt.integrations(),
 		Region:           memory.Region,
 		AccountID:        memory.Account,
 		StateMachineName: name,

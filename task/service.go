@@ -2,7 +2,6 @@ package task
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -231,35 +230,6 @@ func Each[T any](xs []T) iter.Seq2[any, error] {
 	}
 }
 
-// newID returns a time-ordered unique id: 48 bits of Unix milliseconds and
-// 80 random bits in Crockford base32 (26 characters, a ULID), so that ids
-// sort by creation time and tasks list in order.
-func newID(now time.Time) string {
-	const alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-	var b [16]byte
-	ms := uint64(now.UnixMilli())
-	for i := 5; i >= 0; i-- {
-		b[i] = byte(ms)
-		ms >>= 8
-	}
-	_, _ = rand.Read(b[6:])
-	// 128 bits and two leading zero bits make 26 base32 digits, most
-	// significant first.
-	var out [26]byte
-	var acc uint64
-	bits, idx := 2, 0
-	for _, x := range b {
-		acc = acc<<8 | uint64(x)
-		bits += 8
-		for bits >= 5 {
-			bits -= 5
-			out[idx] = alphabet[(acc>>bits)&31]
-			idx++
-		}
-	}
-	return string(out[:idx])
-}
-
 // unsettledShard returns the UnsettledIndex partition of a task.
 func unsettledShard(id string) string { return core.Shard(id, UnsettledShards) }
 
@@ -287,7 +257,7 @@ func (s *Service) newTaskRow(ctx context.Context, kind Kind, tenant, typ, name, 
 	explicit := id != ""
 	now := s.now()
 	if !explicit {
-		id = newID(now)
+		id = core.NewID(now)
 	}
 	key, err := taskKey(tenant, typ, id)
 	if err != nil {

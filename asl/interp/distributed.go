@@ -113,7 +113,18 @@ func (sr *stateRun) readItems(ctx context.Context, eff any) ([]any, *StatesError
 	return items, nil
 }
 
-// readCSV parses CSV rows into objects keyed by header.
+// readCSV parses CSV rows into objects keyed by header, as Step Functions
+// documents its CSV reader: a row with fewer fields than the header gets
+// empty strings for the missing ones, a row with more has the extra ones
+// skipped. Records are split as encoding/csv splits them with strict
+// quoting (RFC 4180): a UTF-8 byte order mark is dropped, lines may end in
+// CRLF or LF, blank lines are no records, a quoted field may span lines.
+// Item i is the record i+1 after the header, which is how package
+// importcsv numbers rows (its Reader reads with the same settings), so that
+// an item's index names the same row in both. A record with malformed
+// quoting fails the read (States.ItemReaderFailed) naming its row and line:
+// how AWS's more lenient reader splits such a file is not documented, so
+// the interpreter does not guess.
 func readCSV(body []byte, cfg *asl.ReaderConfig) ([]any, error) {
 	body = bytes.TrimPrefix(body, []byte("\xef\xbb\xbf"))
 	cr := csv.NewReader(bytes.NewReader(body))
@@ -132,6 +143,8 @@ func readCSV(body []byte, cfg *asl.ReaderConfig) ([]any, error) {
 		return nil, fmt.Errorf("CSVDelimiter %q is not supported", cfg.CSVDelimiter)
 	}
 	cr.FieldsPerRecord = -1
+	cr.LazyQuotes = false
+	cr.ReuseRecord = true
 	var headers []string
 	if cfg.CSVHeaderLocation == asl.CSVHeaderGiven {
 		headers = cfg.CSVHeaders
@@ -143,7 +156,7 @@ func readCSV(body []byte, cfg *asl.ReaderConfig) ([]any, error) {
 		if err != nil {
 			return nil, err
 		}
-		headers = h
+		headers = append([]string(nil), h...)
 	}
 	items := []any{}
 	for {
@@ -152,15 +165,15 @@ func readCSV(body []byte, cfg *asl.ReaderConfig) ([]any, error) {
 			break
 		}
 		if err != nil {
-			return nil, err
-		}
-		if len(rec) != len(headers) {
-			line, _ := cr.FieldPos(0)
-			return nil, fmt.Errorf("row at line %d has %d fields, the header has %d", line, len(rec), len(headers))
+			return nil, fmt.Errorf("row %d: %w", len(items)+1, err)
 		}
 		row := make(map[string]any, len(headers))
 		for i, h := range headers {
-			row[h] = rec[i]
+			if i < len(rec) {
+				row[h] = rec[i]
+			} else {
+				row[h] = ""
+			}
 		}
 		items = append(items, row)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/stepcqrs/stepcqrs/asl"
 	"github.com/stepcqrs/stepcqrs/asl/interp/conformance"
 	"github.com/stepcqrs/stepcqrs/command"
+	"github.com/stepcqrs/stepcqrs/importcsv"
 	"github.com/stepcqrs/stepcqrs/task"
 )
 
@@ -258,6 +259,38 @@ over a manifest beyond.`,
 				opts.DistributedExecutionType = asl.ExecutionExpress
 			}
 			def, err := task.StateMachineJSON(opts)
+			if err != nil {
+				return err
+			}
+			return writeDefinition(c, def, out)
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&fn, "function-arn", DefaultFunctionARN, "the service's Lambda function (name or `ARN`) every task invokes; the default is a DefinitionSubstitutions placeholder")
+	f.BoolVar(&express, "express", false, "run the distributed Map's child executions as EXPRESS workflows (default STANDARD)")
+	f.StringVar(&out, "out", "", "write the definition to `FILE` instead of the standard output (\"-\")")
+	return c
+}
+
+// exportImportCmd prints the CSV import state machine.
+func exportImportCmd() *cobra.Command {
+	var (
+		fn, out string
+		express bool
+	)
+	c := &cobra.Command{
+		Use:   "import [--function-arn ARN] [--express] [--out FILE]",
+		Short: "print the CSV import state machine definition",
+		Long: `Print the CSV import state machine definition (validated JSON), as
+deployed to Step Functions: one Distributed Map per file of a job, reading
+the CSV from the bucket in batches of rows.`,
+		Args: exactArgs(),
+		RunE: func(c *cobra.Command, _ []string) error {
+			opts := importcsv.StateMachineOptions{FunctionARN: fn}
+			if express {
+				opts.DistributedExecutionType = asl.ExecutionExpress
+			}
+			def, err := importcsv.StateMachineJSON(opts)
 			if err != nil {
 				return err
 			}

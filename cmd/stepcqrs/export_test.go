@@ -10,6 +10,7 @@ import (
 
 	"github.com/stepcqrs/stepcqrs/asl"
 	"github.com/stepcqrs/stepcqrs/command"
+	"github.com/stepcqrs/stepcqrs/importcsv"
 	"github.com/stepcqrs/stepcqrs/task"
 )
 
@@ -104,5 +105,22 @@ func TestExportTask(t *testing.T) {
 		if !strings.Contains(out.String(), `"ExecutionType": "`+c.typ+`"`) || !strings.Contains(out.String(), fn) {
 			t.Fatalf("%v: definition lacks the execution type or function:\n%s", args, out.String())
 		}
+	}
+}
+
+// TestExportImport exports the CSV import state machine as
+// importcsv.StateMachineJSON builds it.
+func TestExportImport(t *testing.T) {
+	var out, errOut strings.Builder
+	const fn = "arn:aws:lambda:eu-west-1:123456789012:function:orders"
+	if err := run(context.Background(), []string{"asl", "export", "import", "--function-arn", fn}, nil, &out, &errOut); err != nil {
+		t.Fatalf("%v (%s)", err, errOut.String())
+	}
+	want, err := importcsv.StateMachineJSON(importcsv.StateMachineOptions{FunctionARN: fn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.TrimSpace(out.String()) != strings.TrimSpace(string(want)) || !strings.Contains(out.String(), fn) {
+		t.Fatalf("export differs from importcsv.StateMachineJSON:\n%s", out.String())
 	}
 }

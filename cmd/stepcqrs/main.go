@@ -99,9 +99,11 @@ func newRoot() *cobra.Command {
 		Use:   "export",
 		Short: "print a state machine definition of the framework",
 	})
-	exportCmd.AddCommand(exportCommandCmd(), exportTaskCmd())
+	exportCmd.AddCommand(exportCommandCmd(), exportTaskCmd(), exportImportCmd())
 	aslCmd.AddCommand(conformCmd(), validateCmd(), graphCmd(), exportCmd)
 	root.AddCommand(aslCmd)
+	root.AddCommand(serveCmd())
+	root.AddCommand(importCmd())
 	root.AddCommand(deployCmd())
 	help := root.HelpFunc()
 	root.SetHelpFunc(func(c *cobra.Command, args []string) {

@@ -18,6 +18,8 @@ import (
 	"github.com/stepcqrs/stepcqrs/core/coretest"
 	"github.com/stepcqrs/stepcqrs/localstack"
 	"github.com/stepcqrs/stepcqrs/localstack/endpointtest"
+	"github.com/stepcqrs/stepcqrs/serve"
+	"github.com/stepcqrs/stepcqrs/serve/servetest"
 )
 
 func TestMain(m *testing.M) { endpointtest.Main(m) }
@@ -67,25 +69,13 @@ func TestDynamoDBIndexQuerierConformance(t *testing.T) {
 }
 
 func TestSFNWorkflowsConformance(t *testing.T) {
-	// Concurrent starts of one name rely on per-request isolation, which
-	// moto lacks.
-	cfg := endpointtest.Serialized(endpointtest.Config(t))
-	client := sfn.NewFromConfig(cfg)
-	coretest.TestWorkflows(t, coretest.WorkflowsHarness{
-		New: func(t *testing.T) core.Workflows { return awsadapter.NewWorkflows(client) },
-		CreateStateMachine: func(t *testing.T, _ core.Workflows, name string) string {
-			res, err := localstack.ProvisionWith(context.Background(), localstack.Clients{SFN: client}, localstack.Spec{
-				StateMachines: []localstack.StateMachineSpec{{Name: name, Definition: waitingDefinition}},
-			})
-			if err != nil {
-				t.Fatalf("create state machine %s: %v", name, err)
-			}
-			return res.StateMachineARNs[name]
-		},
-		// moto without execution issues no task tokens (and accepts any
-		// token), so the task-token tests cannot run against it.
-		IssueTaskToken: nil,
-	})
+	// moto without execution issues no task tokens (and accepts any
+	// token), so the suite runs against stepcqrs serve (package serve),
+	// which runs the executions and issues real tokens; the adapter's
+	// calls on moto are covered by adapter_test.go.
+	srv := servetest.Start(t, serve.Options{})
+	client := sfn.NewFromConfig(srv.Config(t))
+	coretest.TestWorkflows(t, srv.WorkflowsHarness(func(*testing.T) core.Workflows { return awsadapter.NewWorkflows(client) }))
 }
 
 func TestS3ObjectStoreConformance(t *testing.T) {

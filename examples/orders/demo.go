@@ -214,6 +214,9 @@ func runDemo(ctx context.Context, w io.Writer) error {
 	if err := repriceAll(ctx, w, rt, tasks, svc, idle); err != nil {
 		return err
 	}
+	if err := importOrders(ctx, w, rt, logger); err != nil {
+		return err
+	}
 	fmt.Fprintf(w, "\nwall time %s\n", time.Since(start).Round(time.Millisecond))
 	return nil
 }
