@@ -1,10 +1,11 @@
+//go:build motorepro
+
 package awsadapter_test
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"sync"
 	"testing"
 
@@ -26,18 +27,15 @@ import (
 // whole table taken when the call started, erasing anything another
 // request committed meanwhile.
 //
-// The race is probabilistic, so the test runs only when asked:
+// The race is probabilistic, so the test is built only when asked:
 //
-//	STEPCQRS_ISOLATION_REPRO=1 go test -v -run TestTransactWriteItemsIsolation ./core/awsadapter/
+//	go test -tags motorepro -v -run TestTransactWriteItemsIsolation ./core/awsadapter/
 //
 // It reports how many of N races broke isolation and fails if any did.
 // Tests of concurrency properties therefore send their requests to moto
 // one at a time (endpointtest.Serialized) and check the property under
 // real concurrency on the in-memory store, which is serializable.
 func TestTransactWriteItemsIsolation(t *testing.T) {
-	if os.Getenv("STEPCQRS_ISOLATION_REPRO") == "" {
-		t.Skip("reproduction of a moto race: set STEPCQRS_ISOLATION_REPRO=1 to run it")
-	}
 	cfg := endpointtest.Config(t)
 	ctx := context.Background()
 	db := dynamodb.NewFromConfig(cfg)
