@@ -500,7 +500,7 @@ const (
 //	STEPCQRS_APP_NAME                   AppName                 required (APP_NAME in the reference)
 //	STEPCQRS_TABLE_PREFIX               TablePrefix             "{env}-{app}-"
 //	STEPCQRS_REGION                     Region                  AWS_REGION, else AWS_DEFAULT_REGION, else ""
-//	STEPCQRS_ENDPOINT_URL               Endpoint                AWS_ENDPOINT_URL, else ""
+//	STEPCQRS_ENDPOINT_URL               Endpoint                "" (the AWS SDK reads AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> itself)
 //	STEPCQRS_BUCKET                     BucketName              "{prefix}objects", lower-cased
 //	STEPCQRS_NOTIFICATION_TOPIC         NotificationTopicName   "{prefix}notification"
 //	STEPCQRS_ALARM_TOPIC                AlarmTopicName          "{prefix}alarm"
@@ -552,7 +552,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		AppName:                get(EnvAppName),
 		TablePrefix:            get(EnvTablePrefix),
 		Region:                 get(EnvRegion, "AWS_REGION", "AWS_DEFAULT_REGION"),
-		Endpoint:               get(EnvEndpoint, "AWS_ENDPOINT_URL"),
+		Endpoint:               get(EnvEndpoint),
 		BucketName:             get(EnvBucket),
 		NotificationTopicName:  get(EnvNotificationTopic),
 		AlarmTopicName:         get(EnvAlarmTopic),

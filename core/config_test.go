@@ -86,7 +86,11 @@ func TestConfigFromEnv(t *testing.T) {
 		EnvEnv:                    "prod",
 		EnvAppName:                "shop",
 		"AWS_REGION":              "ap-northeast-1",
+		// The AWS SDK reads AWS_ENDPOINT_URL (and the per-service
+		// variables) itself: copying it into Endpoint would make it a base
+		// endpoint that AWS_ENDPOINT_URL_SFN and the like cannot override.
 		"AWS_ENDPOINT_URL":        "http://127.0.0.1:5000",
+		EnvEndpoint:               "http://127.0.0.1:4566",
 		EnvBucket:                 "shop-prod-blobs",
 		EnvTaskQueue:              "jobs.fifo",
 		EnvCommandStateMachineARN: "arn:aws:states:ap-northeast-1:123456789012:stateMachine:prod-shop-command",
@@ -105,7 +109,7 @@ func TestConfigFromEnv(t *testing.T) {
 	}
 	want := Config{
 		Env: "prod", AppName: "shop",
-		Region: "ap-northeast-1", Endpoint: "http://127.0.0.1:5000",
+		Region: "ap-northeast-1", Endpoint: "http://127.0.0.1:4566",
 		BucketName:             "shop-prod-blobs",
 		TaskQueueName:          "jobs.fifo",
 		CommandStateMachineARN: "arn:aws:states:ap-northeast-1:123456789012:stateMachine:prod-shop-command",

@@ -186,11 +186,9 @@ func TestServeEndToEnd(t *testing.T) {
 	env = append(env,
 		core.EnvEnv+"="+c.Env, core.EnvAppName+"="+c.AppName,
 		core.EnvCommandStateMachineARN+"="+c.CommandStateMachineARN, core.EnvTaskStateMachineARN+"="+c.TaskStateMachineARN,
-		// Per service: with AWS_ENDPOINT_URL, core.ConfigFromEnv makes it
-		// the base endpoint of every client, which AWS_ENDPOINT_URL_SFN
-		// cannot override.
-		"AWS_ENDPOINT_URL_DYNAMODB="+moto, "AWS_ENDPOINT_URL_S3="+moto, "AWS_ENDPOINT_URL_SQS="+moto, "AWS_ENDPOINT_URL_SNS="+moto,
-		"AWS_ENDPOINT_URL_SFN="+srv.URL, "AWS_REGION=us-east-1",
+		// Storage on moto for every service but Step Functions, which the
+		// per-service variable sends to the server.
+		"AWS_ENDPOINT_URL="+moto, "AWS_ENDPOINT_URL_SFN="+srv.URL, "AWS_REGION=us-east-1",
 		"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_LAMBDA_FUNCTION_NAME=orders", "LOG_LEVEL=warn")
 	emulator, logs := startEmulator(t, rie, env)
 	srv.Functions.Add("orders", &serve.HTTPFunction{Endpoint: emulator, Name: "function"}, 1)
