@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -199,6 +200,21 @@ func versionPart(sk string) string {
 	return "0"
 }
 
+// StreamFilterCriteria is the filter pattern of a command table's event
+// source mapping: INSERT records of commands published asynchronously.
+// Status updates (MODIFY) and the rows of a synchronous publish (which
+// carry syncMode; PublishSync applied them already) never invoke the
+// function. The stream route skips such records anyway.
+const StreamFilterCriteria = `{"eventName":["INSERT"],"dynamodb":{"NewImage":{"syncMode":[{"exists":false}]}}}`
+
+// Streamed reports whether a command table stream record passes
+// StreamFilterCriteria: an INSERT whose new image has no syncMode. The
+// embedded runtime filters with it.
+func Streamed(r events.DynamoDBEventRecord) bool {
+	_, sync := r.Change.NewImage["syncMode"]
+	return r.EventName == eventfactory.StreamInsert && !sync
+}
+
 // streamCommand is the part of a command row the stream route needs.
 type streamCommand struct {
 	PK       string             `dynamodbav:"pk"`
@@ -259,9 +275,9 @@ func attrText(v core.AttributeValue) string {
 // step methods (Advance, RegisterWaitToken, RunHandler, Finish, Fail) and
 // resume waiting successors through Workflows.
 //
-// The command table's event source mapping should deliver INSERT records
-// only (FilterCriteria {"eventName": ["INSERT"]}): status updates are
-// MODIFY records, which no route handles.
+// The command table's event source mapping should filter with
+// StreamFilterCriteria: status updates are MODIFY records, which no route
+// handles, and the rows of a synchronous publish need no execution.
 func Steps(opts StepsOptions) (eventfactory.Registration, error) {
 	st, err := newSteps(opts)
 	if err != nil {

@@ -381,7 +381,7 @@ func checkMappings(ctx context.Context, t *testing.T, lc *lambda.Client, prefix 
 		c.TaskQueue():  " types=ReportBatchItemFailures",
 	}
 	for _, m := range modules {
-		want[c.CommandTable(m)] = stream(`{"eventName":["INSERT"]}`)
+		want[c.CommandTable(m)] = stream(command.StreamFilterCriteria)
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("event source mappings:\n got %v\nwant %v", got, want)

@@ -21,7 +21,6 @@ import (
 
 	"github.com/stepcqrs/stepcqrs/command"
 	"github.com/stepcqrs/stepcqrs/core"
-	"github.com/stepcqrs/stepcqrs/eventfactory"
 	"github.com/stepcqrs/stepcqrs/task"
 )
 
@@ -295,11 +294,6 @@ func (b *Builder) queueMapping(logicalID string, q QueueRef, batch, maxConcurren
 	return b.Add(logicalID, m)
 }
 
-// InsertFilter is the filter pattern of the command tables' stream
-// mappings: INSERT records only (status updates are MODIFY records,
-// which no route handles).
-var InsertFilter = `{"eventName":["` + eventfactory.StreamInsert + `"]}`
-
 // commandCapability adds the tables of every module, their stream
 // mappings, the command state machine and the command sweep.
 func (b *Builder) commandCapability(failures QueueRef, objects []PolicyResource) error {
@@ -326,7 +320,7 @@ func (b *Builder) commandCapability(failures QueueRef, objects []PolicyResource)
 			if k.kind == "command" {
 				streams = append(streams, PolicyResource{Value: join(t.ARN, "/stream/*"), Text: "stream of " + text})
 				indexes = append(indexes, PolicyResource{Value: join(t.ARN, "/index/"+command.UnsettledIndex.Name), Text: "index " + command.UnsettledIndex.Name + " of " + text})
-				if err := b.streamMapping(id+"CommandStream", t.StreamARN, InsertFilter, failures); err != nil {
+				if err := b.streamMapping(id+"CommandStream", t.StreamARN, command.StreamFilterCriteria, failures); err != nil {
 					return err
 				}
 			}

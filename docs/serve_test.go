@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
+	"github.com/stepcqrs/stepcqrs/command"
 	"github.com/stepcqrs/stepcqrs/core"
 	"github.com/stepcqrs/stepcqrs/core/memory"
 	"github.com/stepcqrs/stepcqrs/serve"
@@ -45,7 +46,7 @@ const serveConfigJSON = `{
     {"FunctionName": "shop",
      "EventSourceArn": "arn:aws:dynamodb:us-east-1:123456789012:table/dev-shop-order-command",
      "BatchSize": 100, "StartingPosition": "TRIM_HORIZON",
-     "FilterCriteria": {"Filters": [{"Pattern": "{\"eventName\": [\"INSERT\"]}"}]},
+     "FilterCriteria": {"Filters": [{"Pattern": "{\"eventName\":[\"INSERT\"],\"dynamodb\":{\"NewImage\":{\"syncMode\":[{\"exists\":false}]}}}"}]},
      "FunctionResponseTypes": ["ReportBatchItemFailures"]},
     {"FunctionName": "shop",
      "EventSourceArn": "arn:aws:sqs:us-east-1:123456789012:dev-shop-task-queue",
@@ -219,7 +220,7 @@ func Example_serveMappings() {
 		EventSourceArn:        "arn:aws:dynamodb:us-east-1:123456789012:table/orders",
 		BatchSize:             10,
 		StartingPosition:      "TRIM_HORIZON",
-		FilterCriteria:        &serve.FilterCriteria{Filters: []serve.Filter{{Pattern: `{"eventName": ["INSERT"]}`}}},
+		FilterCriteria:        &serve.FilterCriteria{Filters: []serve.Filter{{Pattern: command.StreamFilterCriteria}}},
 		FunctionResponseTypes: []string{"ReportBatchItemFailures"},
 	})
 	if err != nil {

@@ -422,7 +422,7 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	rt.runCtx, rt.cancel = runCtx, cancel
 	for _, m := range opts.Modules {
-		sh := newShard(rt, cfg.CommandTable(m), insertsOnly)
+		sh := newShard(rt, cfg.CommandTable(m), command.Streamed) // the mapping's filter
 		rt.shards = append(rt.shards, sh)
 		rt.unsubs = append(rt.unsubs, rt.Store.Subscribe(sh.table, sh.add))
 		rt.wg.Add(1)

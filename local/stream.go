@@ -16,10 +16,6 @@ import (
 // before its records are given up on (counted in Stats.StreamDropped).
 const MaxStreamRetries = 50
 
-// insertsOnly is the event source mapping filter of command tables:
-// {"eventName": ["INSERT"]}.
-func insertsOnly(r events.DynamoDBEventRecord) bool { return r.EventName == "INSERT" }
-
 // shard delivers the stream records of one table to the service's Lambda,
 // in batches, one batch at a time, as an event source mapping does for a
 // shard: a failing record (batchItemFailures) or a failing invocation makes

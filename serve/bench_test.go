@@ -128,7 +128,7 @@ func runServeCommands(b *testing.B, viaAPI bool) time.Duration {
 	ms, err := serve.StartMappings(ctx, serve.MappingOptions{Lambda: fns, Streams: streams, PollInterval: time.Millisecond}, serve.Mapping{
 		FunctionName: "orders", EventSourceArn: source, BatchSize: 100,
 		FunctionResponseTypes: []string{"ReportBatchItemFailures"},
-		FilterCriteria:        &serve.FilterCriteria{Filters: []serve.Filter{{Pattern: `{"eventName":["INSERT"]}`}}},
+		FilterCriteria:        &serve.FilterCriteria{Filters: []serve.Filter{{Pattern: command.StreamFilterCriteria}}},
 	})
 	if err != nil {
 		b.Fatal(err)

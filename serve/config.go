@@ -302,7 +302,7 @@ func ExampleConfig(svc core.Config, endpoint, functionURL string) (Config, error
 			{
 				FunctionName: ExampleFunctionName, EventSourceArn: "arn:aws:dynamodb:us-east-1:123456789012:table/" + svc.CommandTable("order"),
 				BatchSize: 100, StartingPosition: "TRIM_HORIZON", FunctionResponseTypes: []string{reportBatchItemFailures},
-				FilterCriteria: &FilterCriteria{Filters: []Filter{{Pattern: `{"eventName":["INSERT"]}`}}},
+				FilterCriteria: &FilterCriteria{Filters: []Filter{{Pattern: command.StreamFilterCriteria}}},
 			},
 			{
 				FunctionName: ExampleFunctionName, EventSourceArn: "arn:aws:sqs:us-east-1:123456789012:" + svc.TaskQueue(),

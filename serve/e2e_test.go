@@ -206,7 +206,7 @@ func TestServeEndToEnd(t *testing.T) {
 		StartingPosition:      "TRIM_HORIZON",
 		FunctionResponseTypes: []string{"ReportBatchItemFailures"},
 		// The command flow's stream route takes INSERTs only.
-		FilterCriteria: &serve.FilterCriteria{Filters: []serve.Filter{{Pattern: `{"eventName": ["INSERT"]}`}}},
+		FilterCriteria: &serve.FilterCriteria{Filters: []serve.Filter{{Pattern: command.StreamFilterCriteria}}},
 	}, serve.Mapping{
 		FunctionName:          "orders",
 		EventSourceArn:        res.QueueARNs[c.TaskQueue()],
