@@ -83,6 +83,9 @@ type Builder struct {
 	perms     []Permission
 	roleOf    map[string]string // role name -> logical id of its role resource
 	codePath  string
+	// dataTables are the modules' data tables (the import capability
+	// reads them).
+	dataTables []PolicyResource
 }
 
 type parameter struct {

@@ -30,6 +30,7 @@ import (
 	"github.com/stepcqrs/stepcqrs/command"
 	"github.com/stepcqrs/stepcqrs/core"
 	"github.com/stepcqrs/stepcqrs/deploy"
+	"github.com/stepcqrs/stepcqrs/importcsv"
 	"github.com/stepcqrs/stepcqrs/localstack/endpointtest"
 	"github.com/stepcqrs/stepcqrs/task"
 )
@@ -59,7 +60,8 @@ func TestTemplateOnCloudFormation(t *testing.T) {
 		Modules: modules,
 		Function: deploy.Function{Code: deploy.Code{S3Bucket: codeBucket, S3Key: codeKey},
 			Environment: map[string]string{"LOG_LEVEL": "info"}},
-		Sweep: deploy.Sweep{CommandOlderThanSeconds: 600},
+		Sweep:   deploy.Sweep{CommandOlderThanSeconds: 600},
+		Imports: deploy.Imports{Enabled: true},
 	}
 	tp, err := deploy.New(opts)
 	if err != nil {
@@ -160,7 +162,11 @@ func TestTemplateOnCloudFormation(t *testing.T) {
 	fnARN := aws.ToString(fc.FunctionArn)
 	wantCommand, _ := command.StateMachineJSON(command.StateMachineOptions{FunctionARN: fnARN})
 	wantTask, _ := task.StateMachineJSON(task.StateMachineOptions{FunctionARN: fnARN})
-	for arn, want := range map[string][]byte{c.CommandStateMachineARN: wantCommand, c.TaskStateMachineARN: wantTask} {
+	wantImport, _ := importcsv.StateMachineJSON(importcsv.StateMachineOptions{FunctionARN: fnARN})
+	if c.ImportStateMachineARN == "" {
+		t.Error("the function's environment names no import state machine")
+	}
+	for arn, want := range map[string][]byte{c.CommandStateMachineARN: wantCommand, c.TaskStateMachineARN: wantTask, c.ImportStateMachineARN: wantImport} {
 		d, err := sf.DescribeStateMachine(ctx, &sfn.DescribeStateMachineInput{StateMachineArn: aws.String(arn)})
 		if err != nil {
 			t.Errorf("state machine %s: %v", arn, err)
@@ -176,6 +182,7 @@ func TestTemplateOnCloudFormation(t *testing.T) {
 	checkRolePolicy(ctx, t, cfg, physical["FunctionRole"], tp.Actions(deploy.RoleFunction))
 	checkRolePolicy(ctx, t, cfg, physical["TaskStateMachineRole"], tp.Actions(deploy.RoleTaskStateMachine))
 	checkRolePolicy(ctx, t, cfg, physical["CommandStateMachineRole"], tp.Actions(deploy.RoleCommandStateMachine))
+	checkRolePolicy(ctx, t, cfg, physical["ImportStateMachineRole"], tp.Actions(deploy.RoleImportStateMachine))
 }
 
 // tinyZip is a deployment package moto stores (it runs nothing).
@@ -230,7 +237,8 @@ func checkTables(ctx context.Context, t *testing.T, cfg aws.Config, c core.Confi
 		stream ddbtypes.StreamViewType
 		index  string
 	}
-	tables := map[string]want{c.TasksTable(): {ddbtypes.StreamViewTypeNewImage, task.UnsettledIndex.Name}}
+	tables := map[string]want{c.TasksTable(): {ddbtypes.StreamViewTypeNewImage, task.UnsettledIndex.Name},
+		c.ImportTable(): {"", importcsv.UnsettledIndex.Name}}
 	for _, m := range modules {
 		tables[c.CommandTable(m)] = want{ddbtypes.StreamViewTypeNewAndOldImages, command.UnsettledIndex.Name}
 		tables[c.DataTable(m)] = want{}
@@ -394,6 +402,7 @@ func checkRules(ctx context.Context, t *testing.T, cfg aws.Config, prefix, fnARN
 	for rule, want := range map[string]string{
 		"command-sweep": `{"version":"0","id":"stepcqrs-command-sweep","source":"stepcqrs","detail-type":"stepcqrs.command.sweep","account":"123456789012","region":"us-east-1","resources":[],"detail":{"olderThanSeconds":600}}`,
 		"task-sweep":    `{"version":"0","id":"stepcqrs-task-sweep","source":"stepcqrs","detail-type":"stepcqrs.task.sweep","account":"123456789012","region":"us-east-1","resources":[],"detail":{}}`,
+		"import-sweep":  `{"version":"0","id":"stepcqrs-import-sweep","source":"stepcqrs","detail-type":"stepcqrs.import.sweep","account":"123456789012","region":"us-east-1","resources":[],"detail":{}}`,
 	} {
 		d, err := eb.DescribeRule(ctx, &eventbridge.DescribeRuleInput{Name: aws.String(prefix + rule)})
 		if err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/stepcqrs/stepcqrs/command"
 	"github.com/stepcqrs/stepcqrs/core"
+	"github.com/stepcqrs/stepcqrs/importcsv"
 	"github.com/stepcqrs/stepcqrs/task"
 )
 
@@ -44,6 +45,7 @@ type Options struct {
 	Function      Function
 	Tables        Tables
 	Tasks         Tasks
+	Imports       Imports
 	Notifications Notifications
 	Streams       StreamMapping
 	StateMachines StateMachines
@@ -134,6 +136,18 @@ type Tasks struct {
 	// MaxConcurrency caps the concurrent invocations of the task queue's
 	// mapping (2..1000; 0: no cap).
 	MaxConcurrency int
+}
+
+// Imports configures the CSV import capability (package importcsv): the
+// import table, the import state machine and the import sweep. It is off
+// unless Enabled, and needs at least one CQRS module (imports publish
+// into modules).
+type Imports struct {
+	// Enabled adds the capability.
+	Enabled bool
+	// StateMachine shapes the import state machine; FunctionARN is set by
+	// the template.
+	StateMachine importcsv.StateMachineOptions
 }
 
 // The notification actions of the framework (the "action" message

@@ -21,6 +21,7 @@ import (
 
 	"github.com/stepcqrs/stepcqrs/command"
 	"github.com/stepcqrs/stepcqrs/core"
+	"github.com/stepcqrs/stepcqrs/importcsv"
 	"github.com/stepcqrs/stepcqrs/task"
 )
 
@@ -39,18 +40,19 @@ const (
 	// RoleFunction is the Permission.Role of the function's execution
 	// role.
 	RoleFunction = "function"
-	// RoleCommandStateMachine and RoleTaskStateMachine are the
-	// Permission.Role of the state machines' roles.
+	// RoleCommandStateMachine, RoleTaskStateMachine and
+	// RoleImportStateMachine are the Permission.Role of the state
+	// machines' roles.
 	RoleCommandStateMachine = "command state machine"
 	RoleTaskStateMachine    = "task state machine"
+	RoleImportStateMachine  = "import state machine"
 )
 
 // Extension adds the resources of a capability the template does not
-// build by itself. The import capability (importcsv) is the one
-// foreseen: its extension adds the import table, the import queue, the
-// import state machine (AddStateMachine with its exported definition),
-// the STEPCQRS_IMPORT_* variables (SetEnv) and its permissions (Grant).
-// Extensions run after the framework's resources exist and before the
+// build by itself (the framework's own — commands, tasks, CSV imports —
+// it builds from Options): tables (AddTable), queues, state machines
+// (AddStateMachine with an exported definition), variables of the
+// function (SetEnv) and permissions (Grant). Extensions run after the framework's resources exist and before the
 // function and the roles are rendered, so that what they grant and set
 // lands in them.
 type Extension interface {
@@ -198,6 +200,11 @@ func (b *Builder) build() error {
 			return err
 		}
 	}
+	if o.Imports.Enabled {
+		if err := b.importCapability(objects); err != nil {
+			return err
+		}
+	}
 	for _, e := range o.Extensions {
 		if err := e.Apply(b); err != nil {
 			return fmt.Errorf("deploy: extension %s: %w", e.Name(), err)
@@ -317,6 +324,9 @@ func (b *Builder) commandCapability(failures QueueRef, objects []PolicyResource)
 			}
 			text := "table {prefix}" + m + "-" + k.kind
 			tables = append(tables, PolicyResource{Value: t.ARN, Text: text})
+			if k.kind == "data" {
+				b.dataTables = append(b.dataTables, PolicyResource{Value: t.ARN, Text: text})
+			}
 			if k.kind == "command" {
 				streams = append(streams, PolicyResource{Value: join(t.ARN, "/stream/*"), Text: "stream of " + text})
 				indexes = append(indexes, PolicyResource{Value: join(t.ARN, "/index/"+command.UnsettledIndex.Name), Text: "index " + command.UnsettledIndex.Name + " of " + text})
@@ -370,6 +380,64 @@ func (b *Builder) commandCapability(failures QueueRef, objects []PolicyResource)
 
 // taskCapability adds the tasks table, its stream mapping, the task queue
 // and its DLQ and mapping, the task state machine and the task sweep.
+// importCapability adds the import table, the import state machine and
+// the import sweep, and what the function and the machine need of them.
+func (b *Builder) importCapability(objects []PolicyResource) error {
+	o := b.o
+	if len(o.Modules) == 0 {
+		return &OptionsError{Problems: []string{"Imports.Enabled needs at least one module (imports publish into modules)"}}
+	}
+	t, err := b.AddTable("ImportTable", TableSpec{Name: b.Name(core.ImportTableName), TTL: true, Indexes: []core.Index{importcsv.UnsettledIndex}})
+	if err != nil {
+		return err
+	}
+	sm, err := b.AddStateMachine("ImportStateMachine", StateMachineSpec{
+		Name: b.Name("import"),
+		Role: RoleImportStateMachine,
+		Definition: func(fn string) ([]byte, error) {
+			opts := o.Imports.StateMachine
+			opts.FunctionARN = fn
+			return importcsv.StateMachineJSON(opts)
+		},
+	})
+	if err != nil {
+		return err
+	}
+	b.env["STEPCQRS_IMPORT_STATE_MACHINE_ARN"] = sm.ARN
+	b.Output("ImportStateMachineArn", "the CSV import state machine", sm.ARN)
+	b.Output("ImportTableName", "the import table", t.Name)
+
+	executions := join(sub("arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:"), sm.Name)
+	b.Grant(RoleImportStateMachine, "DistributedMapChildren", []string{"states:StartExecution"},
+		[]PolicyResource{{Value: sm.ARN, Text: "state machine {prefix}import (itself)"}},
+		"the distributed Map starts its child executions as executions of the machine itself")
+	b.Grant(RoleImportStateMachine, "DistributedMapRuns", []string{"states:DescribeExecution", "states:StopExecution"},
+		[]PolicyResource{{Value: join(executions, "/*"), Text: "map-run child executions of {prefix}import"}},
+		"the distributed Map follows and, when the run fails, stops its child executions")
+	b.Grant(RoleImportStateMachine, "ImportFiles", []string{"s3:AbortMultipartUpload", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:PutObject"}, objects,
+		"the distributed Map's ItemReader reads the CSV (GetObject); its ResultWriter writes the results (PutObject, in parts)")
+
+	b.Grant(RoleFunction, "ImportReadsData", []string{"dynamodb:BatchGetItem"}, b.dataTables,
+		"importcsv reads the existing data rows of a batch of rows in one BatchGetItem, to compare them")
+	b.Grant(RoleFunction, "ImportTable", []string{"dynamodb:BatchWriteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
+		[]PolicyResource{{Value: t.ARN, Text: "table {prefix}import"}},
+		"importcsv.Service: jobs and files (PutItem, GetItem, UpdateItem, also inside TransactWriteItems with the counters), outcomes and failed rows (BatchWriteItem, Query)")
+	b.Grant(RoleFunction, "ImportIndex", []string{"dynamodb:Query"},
+		[]PolicyResource{{Value: join(t.ARN, "/index/"+importcsv.UnsettledIndex.Name), Text: "index " + importcsv.UnsettledIndex.Name + " of table {prefix}import"}},
+		"the import sweep queries importcsv.UnsettledIndex")
+	b.Grant(RoleFunction, "ImportExecutions", []string{"states:StartExecution"}, []PolicyResource{{Value: sm.ARN, Text: "state machine {prefix}import"}},
+		"importcsv.Service.Import starts a job's execution; the sweep restarts a lost one")
+	b.Grant(RoleFunction, "DescribeImportExecutions", []string{"states:DescribeExecution"},
+		[]PolicyResource{{Value: join(executions, ":*"), Text: "executions of {prefix}import"}},
+		"the import sweep checks whether a job's execution still runs")
+	if !o.Sweep.Disabled {
+		if err := b.sweepRule("ImportSweep", "import-sweep", importcsv.SweepEventSource, importcsv.SweepEventDetailType, map[string]any{}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (b *Builder) taskCapability(failures QueueRef, objects []PolicyResource, bucketARN string) error {
 	o := b.o
 	t, err := b.AddTable("TasksTable", TableSpec{Name: b.Name("tasks"), StreamView: "NEW_IMAGE", TTL: true, Indexes: []core.Index{task.UnsettledIndex}})
@@ -592,7 +660,8 @@ func (b *Builder) function() error {
 
 // Permissions returns every statement of the template's IAM policies,
 // with its reason: the function's first, then the command and the task
-// state machines', then the extensions' roles, each in the order granted.
+// state machines', the import state machine's, then the extensions' roles,
+// each in the order granted.
 func (t *Template) Permissions() []Permission {
 	rank := func(role string) int {
 		switch role {
@@ -602,8 +671,10 @@ func (t *Template) Permissions() []Permission {
 			return 1
 		case RoleTaskStateMachine:
 			return 2
+		case RoleImportStateMachine:
+			return 3
 		}
-		return 3
+		return 4
 	}
 	out := slices.Clone(t.perms)
 	slices.SortStableFunc(out, func(a, b Permission) int { return rank(a.Role) - rank(b.Role) })

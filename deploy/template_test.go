@@ -182,7 +182,7 @@ func TestTemplateValidatesAgainstSchema(t *testing.T) {
 		"code from S3":  {Config: core.Config{AppName: "shop", Env: "prod"}, Modules: []string{"order", "order_line", "product"}, Function: deploy.Function{Code: deploy.Code{S3Bucket: "b", S3Key: "k.zip"}, Tracing: true, ReservedConcurrency: 50}},
 		"tasks only":    {Config: core.Config{AppName: "jobs"}, StateMachines: deploy.StateMachines{LogLevel: "OFF"}, Sweep: deploy.Sweep{Disabled: true}},
 		"no tasks":      {Config: core.Config{AppName: "shop", TablePrefix: "x-"}, Modules: []string{"order"}, Tasks: deploy.Tasks{Disabled: true}, Notifications: deploy.Notifications{Consume: true}},
-		"everything on": {Config: core.Config{AppName: "shop", RequireInvoke: true, TTL: core.TTLDays{Command: 7}}, Modules: []string{"order"}, Tables: deploy.Tables{PointInTimeRecovery: true, DeleteWithStack: true}, StateMachines: deploy.StateMachines{LogLevel: "ALL", IncludeExecutionData: true, Tracing: true}, Tasks: deploy.Tasks{MaxConcurrency: 5, QueueBatchSize: 50}},
+		"everything on": {Config: core.Config{AppName: "shop", RequireInvoke: true, TTL: core.TTLDays{Command: 7}}, Modules: []string{"order"}, Tables: deploy.Tables{PointInTimeRecovery: true, DeleteWithStack: true}, StateMachines: deploy.StateMachines{LogLevel: "ALL", IncludeExecutionData: true, Tracing: true}, Tasks: deploy.Tasks{MaxConcurrency: 5, QueueBatchSize: 50}, Imports: deploy.Imports{Enabled: true}},
 	}
 	var docs []map[string]any
 	for _, o := range cases {
