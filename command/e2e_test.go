@@ -429,7 +429,7 @@ func BenchmarkCommandFlow(b *testing.B) {
 		// finish, Apply, Route, Done. Transitions and invocations are
 		// version 2's (from its execution history); store calls are those
 		// of both versions.
-		rt := newRuntime(b, local.Options{})
+		rt := newRuntime(b, local.Options{MaxHistories: -1}) // reads every history below
 		svc := rt.Service("order")
 		rt.PauseStreams()
 		publishAll(b, svc, "w", b.N, core.VersionNew)

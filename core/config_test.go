@@ -83,9 +83,9 @@ func TestParseTable(t *testing.T) {
 
 func TestConfigFromEnv(t *testing.T) {
 	env := map[string]string{
-		EnvEnv:                    "prod",
-		EnvAppName:                "shop",
-		"AWS_REGION":              "ap-northeast-1",
+		EnvEnv:       "prod",
+		EnvAppName:   "shop",
+		"AWS_REGION": "ap-northeast-1",
 		// The AWS SDK reads AWS_ENDPOINT_URL (and the per-service
 		// variables) itself: copying it into Endpoint would make it a base
 		// endpoint that AWS_ENDPOINT_URL_SFN and the like cannot override.

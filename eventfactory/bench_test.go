@@ -38,9 +38,19 @@ func streamBatch(tb testing.TB, n int) json.RawMessage {
 // detection, decoding (record, image conversion, attributevalue into a
 // struct) and dispatch to a no-op typed handler.
 func BenchmarkDispatchDynamoDBBatch(b *testing.B) {
+	benchmarkDynamoDBBatch(b, Config{Logger: quietLogger()})
+}
+
+// BenchmarkDispatchDynamoDBBatchLazyImages is BenchmarkDispatchDynamoDBBatch
+// with Config.LazyStreamImages.
+func BenchmarkDispatchDynamoDBBatchLazyImages(b *testing.B) {
+	benchmarkDynamoDBBatch(b, Config{Logger: quietLogger(), LazyStreamImages: true})
+}
+
+func benchmarkDynamoDBBatch(b *testing.B, cfg Config) {
 	const n = 100
 	payload := streamBatch(b, n)
-	r := NewRouter(Config{Logger: quietLogger()})
+	r := NewRouter(cfg)
 	calls := 0
 	OnDynamoDB(r, "demo-order-command", []string{StreamInsert}, func(ctx context.Context, e DynamoDBRecord[order]) error {
 		calls++

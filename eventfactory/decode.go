@@ -37,8 +37,15 @@ func decodeRaw[T any](b json.RawMessage) (T, error) {
 	return v, err
 }
 
-// decodeImage decodes a stream image; a nil item gives nil.
-func decodeImage[T any](item map[string]types.AttributeValue) (*T, error) {
+// imageDecoder decodes stream images. A Decoder holds only its options,
+// so one serves every call (attributevalue.UnmarshalMap makes a new one
+// each time).
+var imageDecoder = attributevalue.NewDecoder()
+
+// decodeImage decodes a stream image, as attributevalue.UnmarshalMap does;
+// m, when not nil, is item wrapped as a map attribute value. A nil item
+// gives nil.
+func decodeImage[T any](item map[string]types.AttributeValue, m *types.AttributeValueMemberM) (*T, error) {
 	if item == nil {
 		return nil, nil
 	}
@@ -47,7 +54,10 @@ func decodeImage[T any](item map[string]types.AttributeValue) (*T, error) {
 		*p = item
 		return v, nil
 	}
-	if err := attributevalue.UnmarshalMap(item, v); err != nil {
+	if m == nil {
+		m = &types.AttributeValueMemberM{Value: item}
+	}
+	if err := imageDecoder.Decode(m, v); err != nil {
 		return nil, err
 	}
 	return v, nil

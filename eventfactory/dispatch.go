@@ -188,15 +188,19 @@ type streamRecord struct {
 	table                  string
 	rec                    events.DynamoDBEventRecord
 	keys, newItem, oldItem map[string]types.AttributeValue
+	newM, oldM             *types.AttributeValueMemberM // the items wrapped for attributevalue
+	lazyImages             bool                         // rec has no images
 }
 
 func (d *Dispatcher) dynamoDB(ctx context.Context, log *slog.Logger, recs []json.RawMessage) (any, error) {
 	resp := events.DynamoDBEventResponse{BatchItemFailures: []events.DynamoDBBatchItemFailure{}}
 	var lastARN, lastTable string
 	lastErr := error(&ARNError{Want: "a stream ARN"}) // until one is parsed
+	parser := new(imageParser)
 	for i, raw := range recs {
-		ds, err := decodeStreamJSON(raw, true) // detect validated the payload
-		sr := streamRecord{index: i, rec: ds.rec, keys: ds.keys, newItem: ds.newItem, oldItem: ds.oldItem}
+		ds, err := decodeStreamJSON(raw, true, !d.cfg.LazyStreamImages, parser) // detect validated the payload
+		sr := streamRecord{index: i, rec: ds.rec, keys: ds.keys, newItem: ds.newItem, oldItem: ds.oldItem,
+			newM: ds.newM, oldM: ds.oldM, lazyImages: d.cfg.LazyStreamImages}
 		seq := sr.rec.Change.SequenceNumber
 		if err != nil {
 			seq = lenient(raw, "dynamodb", "SequenceNumber")

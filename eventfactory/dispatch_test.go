@@ -151,9 +151,13 @@ func sqsFailures(t testing.TB, out any) []string {
 	return ids
 }
 
-func TestDispatchDynamoDBDecodesImages(t *testing.T) {
+// streamRecords dispatches the stream batch fixture with cfg and returns
+// the records the handler got.
+func streamRecords(t *testing.T, cfg Config) []DynamoDBRecord[order] {
+	t.Helper()
 	var got []DynamoDBRecord[order]
-	r := NewRouter(Config{Logger: quietLogger()})
+	cfg.Logger = quietLogger()
+	r := NewRouter(cfg)
 	OnDynamoDB(r, "demo-order-command", AllStreamEvents(), func(ctx context.Context, e DynamoDBRecord[order]) error {
 		got = append(got, e)
 		return nil
@@ -172,6 +176,11 @@ func TestDispatchDynamoDBDecodesImages(t *testing.T) {
 	if b, _ := json.Marshal(out); string(b) != `{"batchItemFailures":[]}` {
 		t.Errorf("response JSON %s", b)
 	}
+	return got
+}
+
+func TestDispatchDynamoDBDecodesImages(t *testing.T) {
+	got := streamRecords(t, Config{})
 	if len(got) != 3 {
 		t.Fatalf("%d records", len(got))
 	}
@@ -760,5 +769,40 @@ func TestStreamRecordWithoutARN(t *testing.T) {
 	out, err := d.Dispatch(context.Background(), json.RawMessage(`{"Records":[{"eventSource":"aws:dynamodb","eventName":"INSERT","dynamodb":{"SequenceNumber":"7"}}]}`))
 	if err != nil || !reflect.DeepEqual(ddbFailures(t, out), []string{"7"}) {
 		t.Errorf("%v %v", out, err)
+	}
+}
+
+// TestLazyStreamImages: with Config.LazyStreamImages the records reach the
+// handler without aws-lambda-go images in Record, and LambdaRecord gives
+// the record aws-lambda-go itself decodes from the payload; everything
+// else is as without the option.
+func TestLazyStreamImages(t *testing.T) {
+	var lib events.DynamoDBEvent // aws-lambda-go's own decoding, the reference
+	if err := json.Unmarshal(readFixture(t, "dynamodb-batch.json"), &lib); err != nil {
+		t.Fatal(err)
+	}
+	eager, lazy := streamRecords(t, Config{}), streamRecords(t, Config{LazyStreamImages: true})
+	if len(eager) != len(lib.Records) || len(lazy) != len(lib.Records) {
+		t.Fatalf("%d and %d records, want %d", len(eager), len(lazy), len(lib.Records))
+	}
+	for i, want := range lib.Records {
+		e, l := eager[i], lazy[i]
+		if !reflect.DeepEqual(e.Record, want) || !reflect.DeepEqual(e.LambdaRecord(), want) {
+			t.Errorf("record %d: eager Record differs from aws-lambda-go's\n got %+v\nwant %+v", i, e.Record, want)
+		}
+		if c := l.Record.Change; c.Keys != nil || c.NewImage != nil || c.OldImage != nil {
+			t.Errorf("record %d: lazy Record has images: %+v", i, c)
+		}
+		noImages := want
+		noImages.Change.Keys, noImages.Change.NewImage, noImages.Change.OldImage = nil, nil, nil
+		if !reflect.DeepEqual(l.Record, noImages) {
+			t.Errorf("record %d: lazy Record\n got %+v\nwant %+v", i, l.Record, noImages)
+		}
+		if got := l.LambdaRecord(); !reflect.DeepEqual(got, want) {
+			t.Errorf("record %d: LambdaRecord\n got %+v\nwant %+v", i, got, want)
+		}
+		if !reflect.DeepEqual(e.Keys, l.Keys) || !reflect.DeepEqual(e.NewImage, l.NewImage) || !reflect.DeepEqual(e.OldImage, l.OldImage) {
+			t.Errorf("record %d: decoded images differ with LazyStreamImages", i)
+		}
 	}
 }

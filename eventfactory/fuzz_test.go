@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -48,7 +49,37 @@ func FuzzDispatch(f *testing.F) {
 		f.Fatal(err)
 	}
 	h := d.Handler()
+	// Two stream routers, without and with LazyStreamImages, whose records
+	// must agree.
+	var eagerRecs, lazyRecs []DynamoDBRecord[order]
+	streamRouter := func(cfg Config, recs *[]DynamoDBRecord[order]) *Dispatcher {
+		cfg.Logger = quietLogger()
+		r := NewRouter(cfg)
+		OnDynamoDB(r, "demo-order-command", AllStreamEvents(), func(ctx context.Context, e DynamoDBRecord[order]) error {
+			*recs = append(*recs, e)
+			return nil
+		})
+		d, err := r.Build()
+		if err != nil {
+			f.Fatal(err)
+		}
+		return d
+	}
+	eagerD, lazyD := streamRouter(Config{}, &eagerRecs), streamRouter(Config{LazyStreamImages: true}, &lazyRecs)
 	f.Fuzz(func(t *testing.T, payload []byte) {
+		eagerRecs, lazyRecs = eagerRecs[:0], lazyRecs[:0]
+		eOut, eErr := eagerD.Dispatch(context.Background(), payload)
+		lOut, lErr := lazyD.Dispatch(context.Background(), payload)
+		if (eErr == nil) != (lErr == nil) || !reflect.DeepEqual(eOut, lOut) || len(eagerRecs) != len(lazyRecs) {
+			t.Fatalf("LazyStreamImages changes the answer: %v %v / %v %v, %d / %d records", eOut, eErr, lOut, lErr, len(eagerRecs), len(lazyRecs))
+		}
+		for i, e := range eagerRecs {
+			l := lazyRecs[i]
+			if !reflect.DeepEqual(l.LambdaRecord(), e.Record) || !reflect.DeepEqual(l.Keys, e.Keys) ||
+				!reflect.DeepEqual(l.NewImage, e.NewImage) || !reflect.DeepEqual(l.OldImage, e.OldImage) {
+				t.Fatalf("record %d differs with LazyStreamImages", i)
+			}
+		}
 		src, derr := Detect(payload)
 		out, err := d.Dispatch(context.Background(), payload)
 		if derr != nil && err == nil && out != nil {

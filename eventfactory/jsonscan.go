@@ -18,6 +18,9 @@ import (
 type jsonScan struct {
 	b []byte
 	i int
+	// src, when set, is b as a string: strValue returns parts of it
+	// instead of copies.
+	src string
 }
 
 func (s *jsonScan) peek() byte {
@@ -252,6 +255,9 @@ func (s *jsonScan) strValue() (string, bool) {
 		return "", false
 	}
 	if plain {
+		if s.src != "" {
+			return s.src[start+1 : s.i-1], true
+		}
 		return string(raw), true
 	}
 	var v string // escapes, control or non-ASCII bytes: as encoding/json
@@ -263,12 +269,18 @@ func (s *jsonScan) strValue() (string, bool) {
 
 // span skips one value and returns it.
 func (s *jsonScan) span() ([]byte, bool) {
+	v, _, ok := s.spanAt()
+	return v, ok
+}
+
+// spanAt is span, also returning where the value starts.
+func (s *jsonScan) spanAt() ([]byte, int, bool) {
 	s.peek()
 	start := s.i
 	if !s.skip() {
-		return nil, false
+		return nil, 0, false
 	}
-	return s.b[start:s.i:s.i], true
+	return s.b[start:s.i:s.i], start, true
 }
 
 // foldsToAny tells whether key matches one of names case-insensitively.
@@ -293,7 +305,18 @@ var (
 // encoding/json (w is then to be discarded). raw must be valid JSON. The
 // images in w alias raw.
 func scanStreamRecord(raw []byte, w *wireStreamRecord) bool {
-	s := jsonScan{b: raw}
+	return scanStreamRecordIn(raw, "", w, nil)
+}
+
+// imageSpans are the offsets in a record of its Keys, NewImage and
+// OldImage, -1 for those not found.
+type imageSpans struct{ keys, newImage, oldImage int }
+
+// scanStreamRecordIn is scanStreamRecord; rs, when not empty, is raw as a
+// string, which the strings of w then share, and spans, when not nil,
+// receives where the images are.
+func scanStreamRecordIn(raw []byte, rs string, w *wireStreamRecord, spans *imageSpans) bool {
+	s := jsonScan{b: raw, src: rs}
 	seenChange, seenUser := false, false
 	str := func(dst *string) bool {
 		v, ok := s.strValue()
@@ -329,7 +352,7 @@ func scanStreamRecord(raw []byte, w *wireStreamRecord) bool {
 				return false // encoding/json would merge the two
 			}
 			seenChange = true
-			return scanStreamChange(&s, &w.Change)
+			return scanStreamChange(&s, &w.Change, spans)
 		}
 		if foldsToAny(key, wireRecordKeys) {
 			return false
@@ -338,8 +361,9 @@ func scanStreamRecord(raw []byte, w *wireStreamRecord) bool {
 	})
 }
 
-// scanStreamChange decodes the "dynamodb" object of a stream record.
-func scanStreamChange(s *jsonScan, c *wireStreamChange) bool {
+// scanStreamChange decodes the "dynamodb" object of a stream record,
+// noting in spans (when not nil) where the images are.
+func scanStreamChange(s *jsonScan, c *wireStreamChange, spans *imageSpans) bool {
 	if s.peek() != '{' {
 		return false // null leaves the field alone, anything else fails
 	}
@@ -349,22 +373,25 @@ func scanStreamChange(s *jsonScan, c *wireStreamChange) bool {
 		*dst = v
 		return ok
 	}
-	img := func(dst *json.RawMessage) bool {
-		v, ok := sub.span()
-		*dst = v
+	if spans == nil {
+		spans = new(imageSpans) // noted, and dropped
+	}
+	img := func(dst *json.RawMessage, at *int) bool {
+		v, start, ok := sub.spanAt()
+		*dst, *at = v, start
 		return ok
 	}
 	return sub.members(func(key []byte) bool {
 		switch string(key) {
 		case "ApproximateCreationDateTime":
 			v, ok := sub.span()
-			return ok && c.ApproximateCreationDateTime.UnmarshalJSON(v) == nil
+			return ok && decodeEpochSeconds(v, &c.ApproximateCreationDateTime) == nil
 		case "Keys":
-			return img(&c.Keys)
+			return img(&c.Keys, &spans.keys)
 		case "NewImage":
-			return img(&c.NewImage)
+			return img(&c.NewImage, &spans.newImage)
 		case "OldImage":
-			return img(&c.OldImage)
+			return img(&c.OldImage, &spans.oldImage)
 		case "SequenceNumber":
 			return str(&c.SequenceNumber)
 		case "StreamViewType":

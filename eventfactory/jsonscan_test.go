@@ -108,6 +108,9 @@ func FuzzScanStreamRecord(f *testing.F) {
 		`{"userIdentity":{"type":"Service","principalId":"dynamodb.amazonaws.com"}}`, `{"userIdentity":null}`,
 		`{"eventName":"INSERT","eventName":"MODIFY","eventname":"x"}`, `{"eventName":"\u00e9\n"}`,
 		`{"eventName":"` + "\xff" + `"}`, `{"dynamodb":{"sequenceNumber":"1"}}`,
+		`{"dynamodb":{"ApproximateCreationDateTime":-1763700000}}`, `{"dynamodb":{"ApproximateCreationDateTime":999999999999999}}`,
+		`{"dynamodb":{"ApproximateCreationDateTime":1234567890123456789}}`, `{"dynamodb":{"ApproximateCreationDateTime":-0}}`,
+		`{"dynamodb":{"ApproximateCreationDateTime":1e3}}`,
 	} {
 		f.Add([]byte(s))
 	}

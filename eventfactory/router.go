@@ -59,6 +59,14 @@ type Config struct {
 	// reads the "custom:tenant" claim and ignores the header. Module uses
 	// the core.Config of the application's graph when this is zero.
 	Invoke core.InvokeResolver
+	// LazyStreamImages leaves the images out of DynamoDBRecord.Record: its
+	// Change.Keys, Change.NewImage and Change.OldImage are nil, and
+	// DynamoDBRecord.LambdaRecord builds the whole record when a handler
+	// needs it. Keys, NewImage and OldImage of DynamoDBRecord itself are
+	// unaffected. It saves converting every image to aws-lambda-go's
+	// attribute values, about a third of the allocations of a stream
+	// batch; the default keeps Record whole.
+	LazyStreamImages bool
 }
 
 // Validate reports every problem of the configuration, joined.
@@ -208,7 +216,25 @@ type DynamoDBRecord[T any] struct {
 	// OldImage is nil when the record has none (INSERT, or a stream view
 	// type without old images).
 	OldImage *T
-	Record   events.DynamoDBEventRecord
+	// Record is the record as aws-lambda-go decodes it; without its
+	// images when the Router's Config.LazyStreamImages is set (see
+	// LambdaRecord).
+	Record events.DynamoDBEventRecord
+
+	// The images as SDK items, for LambdaRecord.
+	newItem, oldItem map[string]types.AttributeValue
+	lazyImages       bool
+}
+
+// LambdaRecord returns the record as aws-lambda-go decodes it, images
+// included: Record itself, or, when Config.LazyStreamImages left the images
+// out of Record, Record with images built from the SDK items (on each
+// call; they share no slices with Keys or the decoded images).
+func (r DynamoDBRecord[T]) LambdaRecord() events.DynamoDBEventRecord {
+	if !r.lazyImages {
+		return r.Record
+	}
+	return withLambdaImages(r.Record, r.Keys, r.newItem, r.oldItem)
 }
 
 // SQSMessage is an SQS message with its body decoded as T: as is when T is
@@ -278,12 +304,13 @@ func OnDynamoDB[T any](r *Router, table string, eventNames []string, h func(ctx 
 		return
 	}
 	dh := func(ctx context.Context, sr *streamRecord) error {
-		rec := DynamoDBRecord[T]{Table: sr.table, EventName: sr.rec.EventName, Keys: sr.keys, Record: sr.rec}
+		rec := DynamoDBRecord[T]{Table: sr.table, EventName: sr.rec.EventName, Keys: sr.keys, Record: sr.rec,
+			newItem: sr.newItem, oldItem: sr.oldItem, lazyImages: sr.lazyImages}
 		var err error
-		if rec.NewImage, err = decodeImage[T](sr.newItem); err != nil {
+		if rec.NewImage, err = decodeImage[T](sr.newItem, sr.newM); err != nil {
 			return &MalformedError{Source: SourceDynamoDB, Record: sr.index, What: "NewImage", Err: err}
 		}
-		if rec.OldImage, err = decodeImage[T](sr.oldItem); err != nil {
+		if rec.OldImage, err = decodeImage[T](sr.oldItem, sr.oldM); err != nil {
 			return &MalformedError{Source: SourceDynamoDB, Record: sr.index, What: "OldImage", Err: err}
 		}
 		return h(ctx, rec)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -38,10 +39,12 @@ type wireStreamChange struct {
 }
 
 // decodedStream is a stream record decoded once: the aws-lambda-go record
-// and its images as SDK items.
+// (with its images unless they were left out) and its images as SDK items.
 type decodedStream struct {
 	rec                    events.DynamoDBEventRecord
 	keys, newItem, oldItem map[string]types.AttributeValue
+	// newM and oldM wrap newItem and oldItem for attributevalue's decoder.
+	newM, oldM *types.AttributeValueMemberM
 }
 
 // decodeStream decodes a stream record with its own attribute value parser:
@@ -51,13 +54,19 @@ type decodedStream struct {
 // malformed sets). The parser is strict: one type per value, known type
 // names, strings where strings belong, standard base64, NULL true.
 func decodeStream(raw json.RawMessage) (decodedStream, error) {
-	return decodeStreamJSON(raw, json.Valid(raw))
+	return decodeStreamJSON(raw, json.Valid(raw), true, new(imageParser))
 }
 
 // decodeStreamJSON is decodeStream; valid tells that raw is known to be
 // valid JSON (the records split by detect are), which lets the plain
-// records skip encoding/json (see scanStreamRecord).
-func decodeStreamJSON(raw json.RawMessage, valid bool) (ds decodedStream, err error) {
+// records skip encoding/json (see scanStreamRecord). lambdaImages asks for
+// the images of the aws-lambda-go record too (else its Keys, NewImage and
+// OldImage are nil). p parses the images; one parser serves the records of
+// a batch in turn, its scratch space and arena amortized over them.
+//
+// The record is copied into one string, which the strings of the result
+// share: a plain record costs one allocation for all its strings.
+func decodeStreamJSON(raw json.RawMessage, valid, lambdaImages bool, p *imageParser) (ds decodedStream, err error) {
 	defer func() {
 		if r := recover(); r != nil { // defence in depth: the parser must not panic
 			ds, err = decodedStream{}, &MalformedError{Source: SourceDynamoDB, Record: -1, What: "record",
@@ -65,8 +74,14 @@ func decodeStreamJSON(raw json.RawMessage, valid bool) (ds decodedStream, err er
 		}
 	}()
 	var w wireStreamRecord
-	if !valid || !scanStreamRecord(raw, &w) {
-		w = wireStreamRecord{}
+	rs := ""
+	spans := imageSpans{keys: -1, newImage: -1, oldImage: -1}
+	if valid {
+		rs = string(raw)
+	}
+	if !valid || !scanStreamRecordIn(raw, rs, &w, &spans) {
+		w, rs = wireStreamRecord{}, ""
+		spans = imageSpans{keys: -1, newImage: -1, oldImage: -1}
 		if err := json.Unmarshal(raw, &w); err != nil {
 			return decodedStream{}, &MalformedError{Source: SourceDynamoDB, Record: -1, What: "record", Err: err}
 		}
@@ -74,23 +89,33 @@ func decodeStreamJSON(raw json.RawMessage, valid bool) (ds decodedStream, err er
 	for _, img := range []struct {
 		what string
 		raw  json.RawMessage
+		at   int
 		item *map[string]types.AttributeValue
 	}{
-		{"Keys", w.Change.Keys, &ds.keys},
-		{"NewImage", w.Change.NewImage, &ds.newItem},
-		{"OldImage", w.Change.OldImage, &ds.oldItem},
+		{"Keys", w.Change.Keys, spans.keys, &ds.keys},
+		{"NewImage", w.Change.NewImage, spans.newImage, &ds.newItem},
+		{"OldImage", w.Change.OldImage, spans.oldImage, &ds.oldItem},
 	} {
-		if *img.item, err = parseImage(img.raw); err != nil {
+		src := ""
+		if img.at >= 0 {
+			src = rs[img.at : img.at+len(img.raw)] // shares rs
+		} else {
+			src = string(img.raw)
+		}
+		if *img.item, err = p.image(src); err != nil {
 			return decodedStream{}, &MalformedError{Source: SourceDynamoDB, Record: -1, What: img.what, Err: err}
 		}
+	}
+	if ds.newItem != nil {
+		ds.newM = put(&p.arena.m, 4, types.AttributeValueMemberM{Value: ds.newItem})
+	}
+	if ds.oldItem != nil {
+		ds.oldM = put(&p.arena.m, 4, types.AttributeValueMemberM{Value: ds.oldItem})
 	}
 	ds.rec = events.DynamoDBEventRecord{
 		AWSRegion: w.AWSRegion,
 		Change: events.DynamoDBStreamRecord{
 			ApproximateCreationDateTime: w.Change.ApproximateCreationDateTime,
-			Keys:                        core.ToStreamImage(ds.keys),
-			NewImage:                    core.ToStreamImage(ds.newItem),
-			OldImage:                    core.ToStreamImage(ds.oldItem),
 			SequenceNumber:              w.Change.SequenceNumber,
 			SizeBytes:                   w.Change.SizeBytes,
 			StreamViewType:              w.Change.StreamViewType,
@@ -102,7 +127,44 @@ func decodeStreamJSON(raw json.RawMessage, valid bool) (ds decodedStream, err er
 		EventSourceArn: w.EventSourceArn,
 		UserIdentity:   w.UserIdentity,
 	}
+	if lambdaImages {
+		ds.rec = withLambdaImages(ds.rec, ds.keys, ds.newItem, ds.oldItem)
+	}
 	return ds, nil
+}
+
+// withLambdaImages returns rec with its Keys, NewImage and OldImage made
+// from the SDK items (copies: the two sides share no slices).
+func withLambdaImages(rec events.DynamoDBEventRecord, keys, newItem, oldItem map[string]types.AttributeValue) events.DynamoDBEventRecord {
+	rec.Change.Keys = core.ToStreamImage(keys)
+	rec.Change.NewImage = core.ToStreamImage(newItem)
+	rec.Change.OldImage = core.ToStreamImage(oldItem)
+	return rec
+}
+
+// decodeEpochSeconds is SecondsEpochTime.UnmarshalJSON, without its
+// allocations for the usual whole seconds (up to 15 digits, which a
+// float64 holds exactly).
+func decodeEpochSeconds(v []byte, t *events.SecondsEpochTime) error {
+	digits := v
+	if len(digits) > 0 && digits[0] == '-' {
+		digits = digits[1:]
+	}
+	if len(digits) == 0 || len(digits) > 15 {
+		return t.UnmarshalJSON(v)
+	}
+	var n int64
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return t.UnmarshalJSON(v)
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if len(digits) < len(v) {
+		n = -n
+	}
+	*t = events.SecondsEpochTime{Time: time.Unix(n, 0)}
+	return nil
 }
 
 // maxAttributeDepth bounds nesting; DynamoDB allows 32 levels.
@@ -110,18 +172,39 @@ const maxAttributeDepth = 64
 
 // imageParser parses DynamoDB JSON (the attribute value encoding of stream
 // images) into SDK values. Its input has passed encoding/json, so it is
-// valid JSON; the parser still checks every byte it relies on.
+// valid JSON; the parser still checks every byte it relies on. Strings of
+// the result share the input; maps and lists are allocated once at their
+// size, and the values come from an arena (so a value kept by a handler
+// keeps its arena chunk, a few dozen values, alive).
 type imageParser struct {
-	b    []byte
+	s    string
 	i    int
 	path []pathPart // of the value being parsed
+	// Stacks of the entries of the maps and lists being parsed.
+	pairs []attrPair
+	vals  []types.AttributeValue
+	strs  []string
+	blobs [][]byte
+	arena attrArena
+}
+
+// attrPair is an entry of a map being parsed.
+type attrPair struct {
+	k string
+	v types.AttributeValue
 }
 
 var errSyntax = errors.New("unexpected JSON")
 
 // parseImage parses an image object; absent or null gives nil.
 func parseImage(raw json.RawMessage) (map[string]types.AttributeValue, error) {
-	p := imageParser{b: raw}
+	var p imageParser
+	return p.image(string(raw))
+}
+
+// image parses an image object held in s; absent or null gives nil.
+func (p *imageParser) image(s string) (map[string]types.AttributeValue, error) {
+	p.s, p.i, p.path = s, 0, p.path[:0]
 	if p.peek() == 0 {
 		return nil, nil
 	}
@@ -139,8 +222,8 @@ func parseImage(raw json.RawMessage) (map[string]types.AttributeValue, error) {
 }
 
 func (p *imageParser) peek() byte {
-	for p.i < len(p.b) {
-		switch c := p.b[p.i]; c {
+	for p.i < len(p.s) {
+		switch c := p.s[p.i]; c {
 		case ' ', '\t', '\n', '\r':
 			p.i++
 		default:
@@ -160,7 +243,7 @@ func (p *imageParser) consume(c byte) bool {
 
 func (p *imageParser) literal(lit string) bool {
 	p.peek()
-	if len(p.b)-p.i >= len(lit) && string(p.b[p.i:p.i+len(lit)]) == lit {
+	if len(p.s)-p.i >= len(lit) && p.s[p.i:p.i+len(lit)] == lit {
 		p.i += len(lit)
 		return true
 	}
@@ -174,19 +257,19 @@ func (p *imageParser) str() (string, bool) {
 	}
 	start := p.i
 	escaped := false
-	for p.i++; p.i < len(p.b); p.i++ {
-		switch p.b[p.i] {
+	for p.i++; p.i < len(p.s); p.i++ {
+		switch p.s[p.i] {
 		case '\\':
 			escaped = true
 			p.i++
 		case '"':
 			p.i++
-			if !escaped && utf8.Valid(p.b[start+1:p.i-1]) {
-				return string(p.b[start+1 : p.i-1]), true
+			if !escaped && utf8.ValidString(p.s[start+1:p.i-1]) {
+				return p.s[start+1 : p.i-1], true
 			}
 			// Escapes or invalid UTF-8 (replaced by U+FFFD): as encoding/json.
 			var s string
-			if json.Unmarshal(p.b[start:p.i], &s) != nil {
+			if json.Unmarshal([]byte(p.s[start:p.i]), &s) != nil {
 				return "", false
 			}
 			return s, true
@@ -231,10 +314,10 @@ func (p *imageParser) item(depth int) (map[string]types.AttributeValue, error) {
 	if !p.consume('{') {
 		return nil, &AttributeError{Path: p.pathString(), Err: errors.New("want an object of attribute values")}
 	}
-	m := map[string]types.AttributeValue{}
 	if p.consume('}') {
-		return m, nil
+		return map[string]types.AttributeValue{}, nil
 	}
+	base := len(p.pairs)
 	for {
 		k, ok := p.str()
 		if !ok || !p.consume(':') {
@@ -246,14 +329,21 @@ func (p *imageParser) item(depth int) (map[string]types.AttributeValue, error) {
 		if err != nil {
 			return nil, err
 		}
-		m[k] = v
+		p.pairs = append(p.pairs, attrPair{k, v})
 		if p.consume('}') {
-			return m, nil
+			break
 		}
 		if !p.consume(',') {
 			return nil, &AttributeError{Path: p.pathString(), Err: errSyntax}
 		}
 	}
+	m := make(map[string]types.AttributeValue, len(p.pairs)-base)
+	for _, kv := range p.pairs[base:] {
+		m[kv.k] = kv.v // a repeated key keeps its last value, as in encoding/json
+	}
+	clear(p.pairs[base:])
+	p.pairs = p.pairs[:base]
+	return m, nil
 }
 
 // attrTypeNames interns the attribute type names.
@@ -269,10 +359,10 @@ func (p *imageParser) typeName() (string, bool) {
 		return "", false
 	}
 	start := p.i + 1
-	for j := start; j < len(p.b) && j <= start+len("BOOL"); j++ {
-		switch p.b[j] {
+	for j := start; j < len(p.s) && j <= start+len("BOOL"); j++ {
+		switch p.s[j] {
 		case '"':
-			if typ, ok := attrTypeNames[string(p.b[start:j])]; ok {
+			if typ, ok := attrTypeNames[p.s[start:j]]; ok {
 				p.i = j + 1
 				return typ, true
 			}
@@ -303,6 +393,7 @@ func (p *imageParser) value(depth int) (types.AttributeValue, error) {
 		return fail("malformed attribute value")
 	}
 	var v types.AttributeValue
+	a := &p.arena
 	switch typ {
 	case "S", "N":
 		s, ok := p.str()
@@ -310,22 +401,22 @@ func (p *imageParser) value(depth int) (types.AttributeValue, error) {
 			return fail("%s must be a string", typ)
 		}
 		if typ == "S" {
-			v = &types.AttributeValueMemberS{Value: s}
+			v = put(&a.s, 16, types.AttributeValueMemberS{Value: s})
 		} else {
-			v = &types.AttributeValueMemberN{Value: s}
+			v = put(&a.n, 8, types.AttributeValueMemberN{Value: s})
 		}
 	case "B":
 		b, err := p.base64()
 		if err != nil {
 			return fail("B: %v", err)
 		}
-		v = &types.AttributeValueMemberB{Value: b}
+		v = put(&a.bin, 4, types.AttributeValueMemberB{Value: b})
 	case "BOOL":
 		switch {
 		case p.literal("true"):
-			v = &types.AttributeValueMemberBOOL{Value: true}
+			v = put(&a.b, 8, types.AttributeValueMemberBOOL{Value: true})
 		case p.literal("false"):
-			v = &types.AttributeValueMemberBOOL{Value: false}
+			v = put(&a.b, 8, types.AttributeValueMemberBOOL{Value: false})
 		default:
 			return fail("BOOL must be true or false")
 		}
@@ -333,27 +424,27 @@ func (p *imageParser) value(depth int) (types.AttributeValue, error) {
 		if !p.literal("true") {
 			return fail("NULL must be true")
 		}
-		v = &types.AttributeValueMemberNULL{Value: true}
+		v = put(&a.null, 8, types.AttributeValueMemberNULL{Value: true})
 	case "M":
 		m, err := p.item(depth + 1)
 		if err != nil {
 			return nil, err
 		}
-		v = &types.AttributeValueMemberM{Value: m}
+		v = put(&a.m, 4, types.AttributeValueMemberM{Value: m})
 	case "L":
 		if !p.consume('[') {
 			return fail("L must be a list")
 		}
-		l := []types.AttributeValue{}
+		base := len(p.vals)
 		if !p.consume(']') {
 			for {
-				p.path = append(p.path, pathPart{index: len(l)})
+				p.path = append(p.path, pathPart{index: len(p.vals) - base})
 				e, err := p.value(depth + 1)
 				p.path = p.path[:len(p.path)-1]
 				if err != nil {
 					return nil, err
 				}
-				l = append(l, e)
+				p.vals = append(p.vals, e)
 				if p.consume(']') {
 					break
 				}
@@ -362,29 +453,33 @@ func (p *imageParser) value(depth int) (types.AttributeValue, error) {
 				}
 			}
 		}
-		v = &types.AttributeValueMemberL{Value: l}
+		l := make([]types.AttributeValue, len(p.vals)-base)
+		copy(l, p.vals[base:])
+		clear(p.vals[base:])
+		p.vals = p.vals[:base]
+		v = put(&a.l, 4, types.AttributeValueMemberL{Value: l})
 	case "SS", "NS":
 		l, ok := p.strings()
 		if !ok {
 			return fail("%s must be a list of strings", typ)
 		}
 		if typ == "SS" {
-			v = &types.AttributeValueMemberSS{Value: l}
+			v = put(&a.ss, 4, types.AttributeValueMemberSS{Value: l})
 		} else {
-			v = &types.AttributeValueMemberNS{Value: l}
+			v = put(&a.ns, 4, types.AttributeValueMemberNS{Value: l})
 		}
 	case "BS":
 		if !p.consume('[') {
 			return fail("BS must be a list of base64 strings")
 		}
-		l := [][]byte{}
+		base := len(p.blobs)
 		if !p.consume(']') {
 			for {
 				b, err := p.base64()
 				if err != nil {
-					return fail("BS[%d]: %v", len(l), err)
+					return fail("BS[%d]: %v", len(p.blobs)-base, err)
 				}
-				l = append(l, b)
+				p.blobs = append(p.blobs, b)
 				if p.consume(']') {
 					break
 				}
@@ -393,7 +488,11 @@ func (p *imageParser) value(depth int) (types.AttributeValue, error) {
 				}
 			}
 		}
-		v = &types.AttributeValueMemberBS{Value: l}
+		l := make([][]byte, len(p.blobs)-base)
+		copy(l, p.blobs[base:])
+		clear(p.blobs[base:])
+		p.blobs = p.blobs[:base]
+		v = put(&a.bs, 4, types.AttributeValueMemberBS{Value: l})
 	default:
 		return fail("unknown attribute type %q", clip(typ))
 	}
@@ -407,23 +506,28 @@ func (p *imageParser) strings() ([]string, bool) {
 	if !p.consume('[') {
 		return nil, false
 	}
-	l := []string{}
 	if p.consume(']') {
-		return l, true
+		return []string{}, true
 	}
+	base := len(p.strs)
 	for {
 		s, ok := p.str()
 		if !ok {
 			return nil, false
 		}
-		l = append(l, s)
+		p.strs = append(p.strs, s)
 		if p.consume(']') {
-			return l, true
+			break
 		}
 		if !p.consume(',') {
 			return nil, false
 		}
 	}
+	l := make([]string, len(p.strs)-base)
+	copy(l, p.strs[base:])
+	clear(p.strs[base:])
+	p.strs = p.strs[:base]
+	return l, true
 }
 
 func (p *imageParser) base64() ([]byte, error) {
@@ -432,4 +536,31 @@ func (p *imageParser) base64() ([]byte, error) {
 		return nil, errors.New("want a base64 string")
 	}
 	return base64.StdEncoding.DecodeString(s)
+}
+
+// attrArena holds the attribute values a parser hands out, in slices
+// allocated a few at a time (see put), instead of one allocation per value.
+type attrArena struct {
+	s    []types.AttributeValueMemberS
+	n    []types.AttributeValueMemberN
+	b    []types.AttributeValueMemberBOOL
+	null []types.AttributeValueMemberNULL
+	m    []types.AttributeValueMemberM
+	l    []types.AttributeValueMemberL
+	bin  []types.AttributeValueMemberB
+	ss   []types.AttributeValueMemberSS
+	ns   []types.AttributeValueMemberNS
+	bs   []types.AttributeValueMemberBS
+}
+
+// put stores v in the next element of *buf, refilled with chunk elements
+// when empty, and returns it.
+func put[T any](buf *[]T, chunk int, v T) *T {
+	if len(*buf) == 0 {
+		*buf = make([]T, chunk)
+	}
+	p := &(*buf)[0]
+	*p = v
+	*buf = (*buf)[1:]
+	return p
 }

@@ -106,13 +106,9 @@ func (w *Workflows) run(ctx context.Context, run *memory.Run) {
 			_ = x.Stop(ex.Error, ex.Cause)
 		}
 		res, _ := x.Wait(context.Background())
-		var n int64
-		for _, ev := range x.History() {
-			if strings.HasSuffix(string(ev.Type), "StateEntered") {
-				n++
-			}
-		}
-		c.transitions.Add(n)
+		// Transitions are StateEntered events; StatesEntered counts them
+		// without encoding the history.
+		c.transitions.Add(int64(len(x.StatesEntered())))
 		defer w.forgetOld(e.ARN, res.Status != interp.StatusSucceeded)
 		switch res.Status {
 		case interp.StatusSucceeded:

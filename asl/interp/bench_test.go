@@ -3,6 +3,8 @@ package interp
 import (
 	"context"
 	"encoding/json"
+	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -47,4 +49,61 @@ func BenchmarkTransitions(b *testing.B) {
 	elapsed := time.Since(start)
 	b.ReportMetric(float64(transitions)/elapsed.Seconds(), "transitions/s")
 	b.ReportMetric(float64(transitions)/float64(b.N), "transitions/op")
+}
+
+// passChoice10 is a 10-state machine of Pass, Choice and Succeed states
+// only: five Pass states (Parameters with paths and an intrinsic, Result,
+// ResultPath, InputPath/OutputPath), four Choice states (numeric, string,
+// And/Not, IsPresent/BooleanEquals) and a Succeed state.
+const passChoice10 = `{"StartAt":"Init","States":{
+  "Init":{"Type":"Pass","Parameters":{"n.$":"$.n","name.$":"$.name","flags":{"on":true},"sum.$":"States.MathAdd($.n, 1)"},"Next":"IsSmall"},
+  "IsSmall":{"Type":"Choice","Choices":[{"Variable":"$.n","NumericLessThan":10,"Next":"Tag"}],"Default":"Fail"},
+  "Tag":{"Type":"Pass","Result":{"tag":"small"},"ResultPath":"$.meta","Next":"IsNamed"},
+  "IsNamed":{"Type":"Choice","Choices":[{"Variable":"$.name","StringEquals":"order","Next":"Narrow"}],"Default":"Fail"},
+  "Narrow":{"Type":"Pass","InputPath":"$.meta","ResultPath":"$.copy","OutputPath":"$.copy","Next":"Both"},
+  "Both":{"Type":"Choice","Choices":[{"And":[{"Variable":"$.tag","IsPresent":true},{"Not":{"Variable":"$.tag","StringEquals":"big"}}],"Next":"Shape"}],"Default":"Fail"},
+  "Shape":{"Type":"Pass","Parameters":{"tag.$":"$.tag","copy.$":"$.tag","const":[1,2,3]},"Next":"Flag"},
+  "Flag":{"Type":"Choice","Choices":[{"Variable":"$.const[1]","NumericEquals":2,"Next":"Last"}],"Default":"Fail"},
+  "Last":{"Type":"Pass","ResultPath":"$.last","Next":"Done"},
+  "Done":{"Type":"Succeed"},
+  "Fail":{"Type":"Fail","Error":"Unexpected"}}}`
+
+// BenchmarkPassChoice10 runs passChoice10 (ten states entered per
+// execution) on the wall clock and reports the cost per state, the median
+// and 99th percentile of the time of one execution, and their ratio.
+func BenchmarkPassChoice10(b *testing.B) {
+	e := newEngine(b, passChoice10, Options{Clock: RealClock{}})
+	input := json.RawMessage(`{"n":3,"name":"order"}`)
+	const want = `{"const":[1,2,3],"copy":"small","last":{"const":[1,2,3],"copy":"small","tag":"small"},"tag":"small"}`
+	ctx := context.Background()
+	run := func() {
+		r, err := e.Run(ctx, input)
+		if err != nil || r.Status != StatusSucceeded || string(r.Output) != want {
+			b.Fatalf("run: %v %+v", err, r)
+		}
+	}
+	run()
+	const states = 10
+	durations := make([]time.Duration, 0, 1024)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		t0 := time.Now()
+		run()
+		durations = append(durations, time.Since(t0))
+	}
+	b.StopTimer()
+	runtime.ReadMemStats(&after)
+	n := float64(b.N)
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/(n*states), "ns/state")
+	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/(n*states), "allocs/state")
+	b.ReportMetric(n*states/b.Elapsed().Seconds(), "transitions/s")
+	slices.Sort(durations)
+	p50 := durations[len(durations)/2]
+	p99 := durations[min(len(durations)-1, len(durations)*99/100)]
+	b.ReportMetric(float64(p50.Nanoseconds()), "p50-ns/exec")
+	b.ReportMetric(float64(p99.Nanoseconds()), "p99-ns/exec")
+	b.ReportMetric(float64(p99)/float64(p50), "p99/p50")
 }

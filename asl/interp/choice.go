@@ -12,14 +12,16 @@ import (
 )
 
 // stringMatches implements StringMatches: '*' matches any run of
-// characters; "\*" is a literal star and "\\" a literal backslash.
+// characters; "\\*" is a literal star and "\\\\" a literal backslash.
 func stringMatches(s, pattern string) bool {
-	type tok struct {
-		star bool
-		lit  string
-	}
-	var toks []tok
-	var lit strings.Builder
+	re, err := stringMatchRE(pattern)
+	return err == nil && re.MatchString(s)
+}
+
+// stringMatchRE compiles a StringMatches pattern to a regular expression.
+func stringMatchRE(pattern string) (*regexp.Regexp, error) {
+	var re, lit strings.Builder
+	re.WriteString(`(?s)^`)
 	for i := 0; i < len(pattern); i++ {
 		c := pattern[i]
 		switch {
@@ -27,42 +29,33 @@ func stringMatches(s, pattern string) bool {
 			i++
 			lit.WriteByte(pattern[i])
 		case c == '*':
-			toks = append(toks, tok{lit: lit.String()})
+			re.WriteString(regexp.QuoteMeta(lit.String()))
 			lit.Reset()
-			toks = append(toks, tok{star: true})
+			re.WriteString(`.*`)
 		default:
 			lit.WriteByte(c)
 		}
 	}
-	toks = append(toks, tok{lit: lit.String()})
-	var re strings.Builder
-	re.WriteString(`(?s)^`)
-	for _, t := range toks {
-		if t.star {
-			re.WriteString(`.*`)
-		} else {
-			re.WriteString(regexp.QuoteMeta(t.lit))
-		}
-	}
+	re.WriteString(regexp.QuoteMeta(lit.String()))
 	re.WriteString(`$`)
-	ok, err := regexp.MatchString(re.String(), s)
-	return err == nil && ok
+	return regexp.Compile(re.String())
 }
 
 // choiceEnv is what a Choice rule reads: the effective input, the context
-// object and the variables.
+// object (built on first use) and the variables.
 type choiceEnv struct {
-	input  any
-	ctxObj any
-	vars   map[string]any
-	state  string
-	entry  int64
+	sr    *stateRun
+	input any
+	co    lazyCtx
 }
 
 // lookup resolves a Choice path. present is false when the path selects
 // nothing.
-func (env *choiceEnv) lookup(path string) (v any, present bool, err error) {
-	v, err = resolvePath(path, env.input, env.ctxObj, env.vars)
+func (env *choiceEnv) lookup(p *jsonpath.Path, perr error) (v any, present bool, err error) {
+	if perr != nil {
+		return nil, false, perr
+	}
+	v, err = env.sr.resolve(p, env.input, &env.co)
 	if err != nil {
 		if isNotFound(err) {
 			return nil, false, nil
@@ -73,65 +66,67 @@ func (env *choiceEnv) lookup(path string) (v any, present bool, err error) {
 }
 
 // evalRule evaluates a Choice rule.
-func (env *choiceEnv) evalRule(r *asl.ChoiceRule) (bool, error) {
+func (env *choiceEnv) evalRule(c *crule) (bool, error) {
+	r := c.r
 	switch {
-	case len(r.And) > 0:
-		for _, sub := range r.And {
+	case len(c.and) > 0:
+		for _, sub := range c.and {
 			ok, err := env.evalRule(sub)
 			if err != nil || !ok {
 				return false, err
 			}
 		}
 		return true, nil
-	case len(r.Or) > 0:
-		for _, sub := range r.Or {
+	case len(c.or) > 0:
+		for _, sub := range c.or {
 			ok, err := env.evalRule(sub)
 			if err != nil || ok {
 				return ok, err
 			}
 		}
 		return false, nil
-	case r.Not != nil:
-		ok, err := env.evalRule(r.Not)
+	case c.not != nil:
+		ok, err := env.evalRule(c.not)
 		return !ok, err
 	}
 	if len(r.Condition) > 0 {
 		return false, &UnsupportedError{Feature: "QueryLanguage JSONata"}
 	}
-	v, present, err := env.lookup(r.Variable)
+	v, present, err := env.lookup(c.variable, c.varErr)
 	if err != nil {
 		return false, err
 	}
-	op := r.Operator
-	if op == "IsPresent" {
-		want, _ := r.BoolValue()
+	if r.Operator == "IsPresent" {
+		want, _ := c.operand.(bool)
 		return present == want, nil
 	}
 	if !present {
-		return false, runtimeError(env.state, env.entry, "Invalid path '%s': The choice state's condition path references an invalid value.", r.Variable)
+		return false, runtimeError(env.sr.name, env.sr.entered, "Invalid path '%s': The choice state's condition path references an invalid value.", r.Variable)
 	}
 	var operand any
-	if r.IsPathOperator() {
-		p, _ := r.StringValue()
-		o, ok, err := env.lookup(p)
+	if c.isPath {
+		o, ok, err := env.lookup(c.operandPath, c.operandErr)
 		if err != nil {
 			return false, err
 		}
 		if !ok {
-			return false, runtimeError(env.state, env.entry, "Invalid path '%s': The choice state's condition path references an invalid value.", p)
+			return false, runtimeError(env.sr.name, env.sr.entered, "Invalid path '%s': The choice state's condition path references an invalid value.", c.operandText)
 		}
 		operand = o
-		if strings.HasPrefix(r.BaseOperator(), "Numeric") {
+		if c.numeric {
 			operand = asDouble(operand)
 		}
 	} else {
-		o, err := jsonpath.Decode(r.Value)
-		if err != nil {
-			return false, newError(asl.ErrorRuntime, "invalid operand of "+op)
+		if c.operandBad {
+			return false, newError(asl.ErrorRuntime, "invalid operand of "+r.Operator)
 		}
-		operand = o
+		operand = c.operand
+		if c.match != nil {
+			a, ok := v.(string)
+			return ok && c.match.MatchString(a), nil
+		}
 	}
-	return compareChoice(r.BaseOperator(), v, operand), nil
+	return compareChoice(c.op, v, operand), nil
 }
 
 // asDouble reads the value a Numeric*Path operator's path selects the way

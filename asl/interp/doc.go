@@ -10,6 +10,17 @@
 //	})
 //	res, err := eng.Run(ctx, json.RawMessage(`{"orderId":"o-1"}`))
 //
+// Start runs an execution on a goroutine of its own; Execute runs one on
+// the caller's goroutine, which suits short executions best.
+//
+// New compiles a definition once: its paths, payload templates, literal
+// fields and Choice rules. Executions share JSON values rather than copy
+// them: a value, once made, is never modified (ResultPath copies the
+// objects along its path), and the history keeps the values of inputs and
+// outputs, encoding them when History is called. Resources registered in
+// Options.Resources get a copy of their parameters, and their results are
+// copied (Go numbers becoming json.Number).
+//
 // Supported: every state type; InputPath → Parameters → task → ResultSelector
 // → ResultPath → OutputPath; the context object $$; intrinsic functions
 // (package asl/intrinsic); workflow variables (Assign) in JSONPath states;

@@ -1,15 +1,17 @@
 package interp
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	mrand "math/rand/v2"
-	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/stepcqrs/stepcqrs/asl"
@@ -79,6 +81,17 @@ type Engine struct {
 	rnd    *mrand.Rand
 
 	jsonata jsonataCache
+	prog    *program
+
+	// Made once for every execution: the state machine's ARN, $$.StateMachine,
+	// and the functions intrinsic calls use.
+	arn             string
+	ctxStateMachine map[string]any
+	randIntFn       func(int64) int64
+	newIDFn         func() string
+	// histSize is the length of the last history, the first guess for the
+	// next one.
+	histSize atomic.Int64
 }
 
 // New returns an Engine for def. It fails for definitions the interpreter
@@ -106,7 +119,10 @@ func New(def *asl.StateMachine, opts Options) (*Engine, error) {
 	if opts.MaxPayloadBytes <= 0 {
 		opts.MaxPayloadBytes = DefaultMaxPayloadBytes
 	}
-	e := &Engine{def: def, opts: opts, tokens: opts.Tokens}
+	e := &Engine{def: def, opts: opts, tokens: opts.Tokens, prog: compileProgram(def)}
+	e.arn = "arn:aws:states:" + opts.Region + ":" + opts.AccountID + ":stateMachine:" + opts.StateMachineName
+	e.ctxStateMachine = map[string]any{"Id": e.arn, "Name": opts.StateMachineName}
+	e.randIntFn, e.newIDFn = e.randInt, e.newID
 	if usesJSONata(def) {
 		if err := e.precompileJSONata(def); err != nil {
 			return nil, err
@@ -152,12 +168,27 @@ func usesJSONata(sm *asl.StateMachine) bool {
 }
 
 // StateMachineARN returns the ARN of the state machine.
-func (e *Engine) StateMachineARN() string {
-	return fmt.Sprintf("arn:aws:states:%s:%s:stateMachine:%s", e.opts.Region, e.opts.AccountID, e.opts.StateMachineName)
-}
+func (e *Engine) StateMachineARN() string { return e.arn }
 
 // newID returns a version 4 UUID, deterministic when Options.Seed is set.
 func (e *Engine) newID() string {
+	b := e.newUUID()
+	var out [36]byte
+	hex.Encode(out[0:8], b[0:4])
+	out[8] = '-'
+	hex.Encode(out[9:13], b[4:6])
+	out[13] = '-'
+	hex.Encode(out[14:18], b[6:8])
+	out[18] = '-'
+	hex.Encode(out[19:23], b[8:10])
+	out[23] = '-'
+	hex.Encode(out[24:36], b[10:16])
+	return string(out[:])
+}
+
+// newUUID returns the bytes of a version 4 UUID, deterministic when
+// Options.Seed is set.
+func (e *Engine) newUUID() [16]byte {
 	var b [16]byte
 	if e.rnd != nil {
 		e.mu.Lock()
@@ -170,7 +201,7 @@ func (e *Engine) newID() string {
 	}
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+	return b
 }
 
 // randFloat returns a uniform float in [0,1).
@@ -201,6 +232,19 @@ type StartOption func(*startConfig)
 
 type startConfig struct{ name string }
 
+// startOptions applies opts.
+func startOptions(opts []StartOption) startConfig {
+	var cfg startConfig
+	if len(opts) > 0 {
+		c := new(startConfig)
+		for _, o := range opts {
+			o(c)
+		}
+		cfg = *c
+	}
+	return cfg
+}
+
 // WithName sets the execution name (default: a UUID).
 func WithName(name string) StartOption { return func(c *startConfig) { c.name = name } }
 
@@ -223,6 +267,10 @@ type Execution struct {
 	start time.Time
 	hist  *history
 
+	// ctxExec is $$.Execution, made on first use.
+	ctxOnce sync.Once
+	ctxExec map[string]any
+
 	cancel context.CancelCauseFunc
 	done   chan struct{}
 	result Result
@@ -234,49 +282,120 @@ type abortError struct{ errName, cause string }
 // Error implements error.
 func (a *abortError) Error() string { return "execution aborted" }
 
+// asAbort returns the *abortError in err's chain, nil when there is none.
+func asAbort(err error) *abortError {
+	if ab, ok := err.(*abortError); ok || err == nil {
+		return ab
+	}
+	var ab *abortError
+	errors.As(err, &ab)
+	return ab
+}
+
 // Start starts an execution with the given JSON input (empty means {}) and
 // returns at once; Wait gives the result.
 func (e *Engine) Start(ctx context.Context, input json.RawMessage, opts ...StartOption) (*Execution, error) {
-	var cfg startConfig
-	for _, o := range opts {
-		o(&cfg)
+	x, runCtx, err := e.prepare(ctx, input, opts)
+	if err != nil {
+		return nil, err
 	}
-	if cfg.name == "" {
-		cfg.name = e.newID()
-	}
-	var in any = map[string]any{}
-	if len(strings.TrimSpace(string(input))) > 0 {
-		v, err := jsonpath.Decode(input)
-		if err != nil {
-			return nil, fmt.Errorf("interp: execution input is not JSON: %w", err)
-		}
-		in = v
-	}
-	if len(input) > e.opts.MaxPayloadBytes {
-		return nil, fmt.Errorf("interp: execution input exceeds %d bytes", e.opts.MaxPayloadBytes)
-	}
-	x := &Execution{
-		eng:   e,
-		arn:   fmt.Sprintf("arn:aws:states:%s:%s:execution:%s:%s", e.opts.Region, e.opts.AccountID, e.opts.StateMachineName, cfg.name),
-		name:  cfg.name,
-		input: in,
-		start: e.opts.Clock.Now(),
-		hist:  &history{clock: e.opts.Clock},
-		done:  make(chan struct{}),
-	}
-	runCtx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
-	x.cancel = cancel
 	go x.run(runCtx)
 	return x, nil
 }
 
-// Run starts an execution and waits for its result.
+// prepare makes an execution ready to run.
+func (e *Engine) prepare(ctx context.Context, input json.RawMessage, opts []StartOption) (*Execution, context.Context, error) {
+	cfg := startOptions(opts)
+	if cfg.name == "" {
+		cfg.name = e.newID()
+	}
+	var in any
+	if len(bytes.TrimSpace(input)) > 0 {
+		v, err := jsonpath.Decode(input)
+		if err != nil {
+			return nil, nil, fmt.Errorf("interp: execution input is not JSON: %w", err)
+		}
+		in = v
+	} else {
+		in = map[string]any{}
+	}
+	if len(input) > e.opts.MaxPayloadBytes {
+		return nil, nil, fmt.Errorf("interp: execution input exceeds %d bytes", e.opts.MaxPayloadBytes)
+	}
+	x := &Execution{
+		eng:   e,
+		arn:   "arn:aws:states:" + e.opts.Region + ":" + e.opts.AccountID + ":execution:" + e.opts.StateMachineName + ":" + cfg.name,
+		name:  cfg.name,
+		input: in,
+		start: e.opts.Clock.Now(),
+		hist:  newHistory(e.opts.Clock, int(e.histSize.Load())),
+		done:  make(chan struct{}),
+	}
+	if ctx.Done() != nil {
+		ctx = context.WithoutCancel(ctx)
+	}
+	runCtx, cancel := context.WithCancelCause(ctx)
+	x.cancel = cancel
+	return x, runCtx, nil
+}
+
+// Run starts an execution and waits for its result. When ctx can end the
+// wait (it has a Done channel), the execution runs on a goroutine of its
+// own and goes on after the wait ends; otherwise it runs on the caller's.
 func (e *Engine) Run(ctx context.Context, input json.RawMessage, opts ...StartOption) (Result, error) {
-	x, err := e.Start(ctx, input, opts...)
+	x, runCtx, err := e.prepare(ctx, input, opts)
 	if err != nil {
 		return Result{}, err
 	}
+	if ctx.Done() == nil {
+		x.run(runCtx)
+		return x.result, nil
+	}
+	go x.run(runCtx)
 	return x.Wait(ctx)
+}
+
+// Execute runs an execution on the calling goroutine until it ends and
+// returns it, for its result, history and states. When ctx ends first, the
+// execution is stopped: it ends ABORTED with the context's error as cause,
+// and Execute returns it with that error. Execute saves the goroutine
+// handoffs of Start and Wait, which matter for short executions.
+func (e *Engine) Execute(ctx context.Context, input json.RawMessage, opts ...StartOption) (*Execution, error) {
+	x, runCtx, err := e.prepare(ctx, input, opts)
+	if err != nil {
+		return nil, err
+	}
+	var stopped atomic.Bool
+	if ctx.Done() != nil {
+		release := context.AfterFunc(ctx, func() {
+			stopped.Store(true)
+			x.cancel(&abortError{cause: context.Cause(ctx).Error()})
+		})
+		defer release()
+	}
+	x.run(runCtx)
+	if stopped.Load() && x.result.Status == StatusAborted {
+		return x, context.Cause(ctx)
+	}
+	return x, nil
+}
+
+// contextExecution returns $$.Execution, made once per execution.
+func (x *Execution) contextExecution() map[string]any {
+	x.ctxOnce.Do(func() {
+		m := map[string]any{
+			"Id":        x.arn,
+			"Input":     x.input,
+			"Name":      x.name,
+			"RoleArn":   x.eng.opts.RoleArn,
+			"StartTime": formatTime(x.start),
+		}
+		if !x.eng.opts.Express {
+			m["RedriveCount"] = jsonInt(0)
+		}
+		x.ctxExec = m
+	})
+	return x.ctxExec
 }
 
 // ARN returns the execution ARN.
@@ -334,15 +453,7 @@ func (x *Execution) History() []Event { return x.hist.snapshot() }
 // StatesEntered returns the names of the states entered so far, in the
 // order of their StateEntered events (nested states included; the states of
 // distributed Map child executions are not part of this history).
-func (x *Execution) StatesEntered() []string {
-	var out []string
-	for _, ev := range x.hist.snapshot() {
-		if strings.HasSuffix(string(ev.Type), "StateEntered") {
-			out = append(out, ev.StateName)
-		}
-	}
-	return out
-}
+func (x *Execution) StatesEntered() []string { return x.hist.statesEntered() }
 
 // run executes the state machine and records the result.
 func (x *Execution) run(ctx context.Context) {
@@ -356,8 +467,8 @@ func (x *Execution) run(ctx context.Context) {
 		}
 	}()
 	e := x.eng
-	inJSON := encodeJSON(x.input)
-	startID := x.hist.add(0, Event{Type: EventExecutionStarted, Input: inJSON})
+	defer func() { e.histSize.Store(int64(x.hist.len())) }()
+	startID, _ := x.hist.record(0, EventExecutionStarted, "", nil, x.input, lazyInput)
 	if e.def.TimeoutSeconds != nil && *e.def.TimeoutSeconds > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = e.opts.Clock.WithTimeout(ctx, time.Duration(*e.def.TimeoutSeconds)*time.Second)
@@ -367,11 +478,11 @@ func (x *Execution) run(ctx context.Context) {
 	if ql == "" {
 		ql = asl.QueryLanguageJSONPath
 	}
-	th := &thread{x: x, hist: x.hist, prev: startID, vars: newScope(nil), ql: ql}
+	th := newThread(x, x.hist, startID, nil, ql)
 	out, serr := th.runMachine(ctx, e.def, x.input)
-	var ab *abortError
+	ab := asAbort(context.Cause(ctx))
 	switch {
-	case errors.As(context.Cause(ctx), &ab):
+	case ab != nil:
 		x.result = Result{Status: StatusAborted, Error: ab.errName, Cause: ab.cause}
 		x.hist.add(th.prev, Event{Type: EventExecutionAborted, Error: ab.errName, Cause: ab.cause})
 	case ctx.Err() == context.DeadlineExceeded && (serr == nil || serr.Name == asl.ErrorTimeout || serr.Name == "interp.Canceled"):
@@ -381,10 +492,19 @@ func (x *Execution) run(ctx context.Context) {
 		x.result = Result{Status: StatusFailed, Error: serr.Name, Cause: serr.Cause}
 		x.hist.add(th.prev, Event{Type: EventExecutionFailed, Error: serr.Name, Cause: serr.Cause})
 	default:
-		outJSON := encodeJSON(out)
-		x.result = Result{Status: StatusSucceeded, Output: json.RawMessage(outJSON)}
-		x.hist.add(th.prev, Event{Type: EventExecutionSucceeded, Output: outJSON})
+		x.result = Result{Status: StatusSucceeded, Output: encodeRaw(out)}
+		x.hist.record(th.prev, EventExecutionSucceeded, "", nil, out, lazyOutput)
 	}
+}
+
+// encodeRaw renders a value as compact JSON text, "null" for one that
+// does not encode.
+func encodeRaw(v any) json.RawMessage {
+	b, err := jsonpath.Encode(v)
+	if err != nil {
+		return json.RawMessage("null")
+	}
+	return b
 }
 
 // encodeJSON renders a value as compact JSON text.

@@ -20,10 +20,8 @@ import (
 type scope struct {
 	mu     sync.Mutex
 	parent *scope
-	vars   map[string]any
+	vars   map[string]any // nil until a variable is set
 }
-
-func newScope(parent *scope) *scope { return &scope{parent: parent, vars: map[string]any{}} }
 
 // get returns the value of a variable.
 func (s *scope) get(name string) (any, bool) {
@@ -40,21 +38,38 @@ func (s *scope) get(name string) (any, bool) {
 
 // setAll assigns variables at once.
 func (s *scope) setAll(vals map[string]any) {
+	if len(vals) == 0 {
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.vars == nil {
+		s.vars = make(map[string]any, len(vals))
+	}
 	for k, v := range vals {
 		s.vars[k] = v
 	}
 }
 
 // thread runs one state machine (the top level, a Parallel branch or a Map
-// iteration) and records its events.
+// iteration) and records its events. One goroutine runs a thread.
 type thread struct {
 	x    *Execution
 	hist *history
 	prev int64
 	vars *scope
 	ql   string // the query language states default to
+	// ownVars is the scope of the variables this thread assigns (vars).
+	ownVars scope
+	// env is the environment of intrinsic functions, set up on first use.
+	env      intrinsic.Env
+	envReady bool
+	// cur is the state being run: a thread runs one state at a time, and
+	// nothing keeps a stateRun after its state has ended.
+	cur stateRun
+	// inputSized reports that the input of the state being run is the
+	// output of the previous one, whose size was checked.
+	inputSized bool
 }
 
 // event records an event of this thread.
@@ -64,12 +79,32 @@ func (th *thread) event(ev Event) int64 {
 	return id
 }
 
+// eventIO records an event of type typ for state name, with the fields of
+// more (nil for none, shared), whose Input (lazy is lazyInput) or Output
+// (lazyOutput) is the JSON text of val, encoded when the history is read.
+// val must not change afterwards (values are never modified in place, see
+// package jsonpath). It returns the event's id and time.
+func (th *thread) eventIO(typ EventType, name string, more *Event, val any, lazy uint8) (int64, time.Time) {
+	id, at := th.hist.record(th.prev, typ, name, more, val, lazy)
+	th.prev = id
+	return id, at
+}
+
+// newThread returns a thread recording in hist after event prev, whose
+// variables see those of parent (nil for none).
+func newThread(x *Execution, hist *history, prev int64, parent *scope, ql string) *thread {
+	th := &thread{x: x, hist: hist, prev: prev, ql: ql}
+	th.ownVars.parent = parent
+	th.vars = &th.ownVars
+	return th
+}
+
 // child returns a thread for a nested machine; a nil hist shares this one's.
 func (th *thread) child(hist *history) *thread {
 	if hist == nil {
 		hist = th.hist
 	}
-	return &thread{x: th.x, hist: hist, prev: th.prev, vars: newScope(th.vars), ql: th.ql}
+	return newThread(th.x, hist, th.prev, th.vars, th.ql)
 }
 
 // canceledError marks a state interrupted because its context ended.
@@ -79,6 +114,7 @@ var canceledError = &StatesError{Name: "interp.Canceled", HasName: true}
 func (th *thread) runMachine(ctx context.Context, sm *asl.StateMachine, input any) (any, *StatesError) {
 	name := sm.StartAt
 	cur := input
+	th.inputSized = false
 	for {
 		st, ok := sm.States[name]
 		if !ok {
@@ -125,46 +161,80 @@ type stateRun struct {
 	entered     int64
 	enteredTime time.Time
 	retryCount  int
-	rawInput    any
 	taskToken   string
 	mapItem     map[string]any
 	jsonata     bool
+	// resultSized reports that the task result was found within the size
+	// limit.
+	resultSized bool
 }
 
-// contextObject builds $$ for the state.
+// contextObject builds $$ for the state. The Execution and StateMachine
+// parts are built once and shared.
 func (sr *stateRun) contextObject() map[string]any {
-	x := sr.th.x
-	e := x.eng
-	state := map[string]any{"EnteredTime": formatTime(sr.enteredTime), "Name": sr.name}
-	switch sr.st.Type {
-	case asl.TypeTask, asl.TypeMap, asl.TypeParallel:
-		state["RetryCount"] = jsonInt(sr.retryCount)
-	}
-	co := map[string]any{
-		"Execution": map[string]any{
-			"Id":           x.arn,
-			"Input":        x.input,
-			"Name":         x.name,
-			"RoleArn":      e.opts.RoleArn,
-			"StartTime":    formatTime(x.start),
-			"RedriveCount": jsonInt(0),
-		},
-		"State": state,
-		"StateMachine": map[string]any{
-			"Id":   e.StateMachineARN(),
-			"Name": e.opts.StateMachineName,
-		},
-	}
-	if e.opts.Express {
-		delete(co["Execution"].(map[string]any), "RedriveCount")
-	}
-	if sr.taskToken != "" {
-		co["Task"] = map[string]any{"Token": sr.taskToken}
-	}
-	if sr.mapItem != nil {
-		co["Map"] = map[string]any{"Item": sr.mapItem}
+	co := make(map[string]any, 5)
+	for _, name := range [...]string{"Execution", "State", "StateMachine", "Task", "Map"} {
+		if v, ok := sr.contextField(name); ok {
+			co[name] = v
+		}
 	}
 	return co
+}
+
+// contextField returns the field name of $$ as contextObject has it.
+func (sr *stateRun) contextField(name string) (any, bool) {
+	switch name {
+	case "Execution":
+		return sr.th.x.contextExecution(), true
+	case "StateMachine":
+		return sr.th.x.eng.ctxStateMachine, true
+	case "State":
+		state := make(map[string]any, 3)
+		state["EnteredTime"] = formatTime(sr.enteredTime)
+		state["Name"] = sr.name
+		switch sr.st.Type {
+		case asl.TypeTask, asl.TypeMap, asl.TypeParallel:
+			state["RetryCount"] = jsonInt(sr.retryCount)
+		}
+		return state, true
+	case "Task":
+		if sr.taskToken != "" {
+			return map[string]any{"Token": sr.taskToken}, true
+		}
+	case "Map":
+		if sr.mapItem != nil {
+			return map[string]any{"Item": sr.mapItem}, true
+		}
+	}
+	return nil, false
+}
+
+// lazyCtx is the context object of one evaluation, built on first use.
+type lazyCtx struct {
+	sr *stateRun
+	v  map[string]any
+}
+
+func (c *lazyCtx) get() any {
+	if c.v == nil {
+		c.v = c.sr.contextObject()
+	}
+	return c.v
+}
+
+// pathDoc returns what path p (rooted at $$) is evaluated on: when its
+// first step names a field, and the whole object has not been built, a
+// part of $$ holding that field alone, which Get cannot tell from $$.
+func (c *lazyCtx) pathDoc(p *jsonpath.Path) any {
+	if c.v == nil {
+		if name, ok := p.FirstField(); ok {
+			if v, ok := c.sr.contextField(name); ok {
+				return map[string]any{name: v}
+			}
+			return map[string]any{}
+		}
+	}
+	return c.get()
 }
 
 // formatTime renders a time as Step Functions does in $$.
@@ -175,29 +245,36 @@ func (sr *stateRun) rtErr(format string, args ...any) *StatesError {
 	return runtimeError(sr.name, sr.entered, format, args...)
 }
 
-// resolvePath evaluates a path against the input, the context object or a
-// variable, by its root.
-func resolvePath(path string, input, ctxObj any, vars map[string]any) (any, error) {
-	p, err := compilePath(path)
-	if err != nil {
-		return nil, err
-	}
+// resolve evaluates a compiled path against the input, the context object
+// or a variable, by its root.
+func (sr *stateRun) resolve(p *jsonpath.Path, input any, co *lazyCtx) (any, error) {
 	switch p.Root() {
 	case jsonpath.RootInput:
 		return p.Get(input)
 	case jsonpath.RootContext:
-		return p.Get(ctxObj)
+		return p.Get(co.pathDoc(p))
 	}
 	name, _ := p.Variable()
-	v, ok := vars[name]
+	v, ok := sr.th.vars.get(name)
 	if !ok {
-		return nil, &jsonpath.NotFoundError{Path: path, Reason: "undefined variable " + name}
+		return nil, &jsonpath.NotFoundError{Path: p.String(), Reason: "undefined variable " + name}
 	}
 	return p.Get(v)
 }
 
-// pathCache holds compiled paths by their text; definitions are finite, so
-// it stays small.
+// resolveText is resolve for a path given as text.
+func (sr *stateRun) resolveText(path string, input any, co *lazyCtx) (*jsonpath.Path, any, error) {
+	p, err := sr.th.x.eng.prog.path(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	v, err := sr.resolve(p, input, co)
+	return p, v, err
+}
+
+// pathCache holds compiled paths by their text, for paths that are not
+// part of a definition's program; definitions are finite, so it stays
+// small.
 var pathCache sync.Map
 
 // compilePath compiles a path once.
@@ -233,18 +310,15 @@ func (th *thread) varsView() map[string]any {
 // getPath evaluates a path field (InputPath, OutputPath, ItemsPath...) and
 // reports a miss the way AWS does: "Invalid path '<p>' : <reason>".
 func (sr *stateRun) getPath(path string, doc any) (any, *StatesError) {
-	ctxObj := sr.contextObject()
-	vars := sr.th.varsView()
-	v, err := resolvePath(path, doc, ctxObj, vars)
+	co := lazyCtx{sr: sr}
+	p, v, err := sr.resolveText(path, doc, &co)
 	if err != nil {
 		if isNotFound(err) {
 			src := doc
 			if strings.HasPrefix(path, "$$") {
-				src = ctxObj
-			} else if p, e := jsonpath.Compile(path); e == nil {
-				if name, ok := p.Variable(); ok {
-					src = vars[name]
-				}
+				src = co.get()
+			} else if name, ok := p.Variable(); ok {
+				src, _ = sr.th.vars.get(name)
 			}
 			return nil, sr.rtErr("Invalid path '%s' : %s", path, notFoundReason(path, src))
 		}
@@ -256,7 +330,8 @@ func (sr *stateRun) getPath(path string, doc any) (any, *StatesError) {
 // getFieldPath evaluates the path of a newer "...Path" field (those of the
 // distributed Map era) and reports a miss in the words AWS uses for them.
 func (sr *stateRun) getFieldPath(path, field string, doc any) (any, *StatesError) {
-	v, err := resolvePath(path, doc, sr.contextObject(), sr.th.varsView())
+	co := lazyCtx{sr: sr}
+	_, v, err := sr.resolveText(path, doc, &co)
 	if err != nil {
 		if isNotFound(err) {
 			return nil, sr.rtErr("The JSONPath '%s' specified for the field '%s' could not be found in the input '%s'", path, field, encodeJSON(doc))
@@ -290,7 +365,8 @@ func (sr *stateRun) outputPath(output any) (any, *StatesError) {
 	return sr.getPath(p.Value, output)
 }
 
-// resultPath places result into input according to a ResultPath.
+// resultPath places result into input according to a ResultPath. input is
+// not modified: Set copies the objects and arrays along the path.
 func (sr *stateRun) resultPath(p *asl.Path, input, result any) (any, *StatesError) {
 	if p == nil {
 		return result, nil
@@ -301,7 +377,11 @@ func (sr *stateRun) resultPath(p *asl.Path, input, result any) (any, *StatesErro
 	if p.Value == "$" {
 		return result, nil
 	}
-	out, err := jsonpath.Set(jsonpath.Clone(input), p.Value, result)
+	jp, err := sr.th.x.eng.prog.path(p.Value)
+	var out any
+	if err == nil {
+		out, err = jp.Set(input, result)
+	}
 	if err != nil {
 		var se *jsonpath.SetError
 		if errors.As(err, &se) {
@@ -313,24 +393,31 @@ func (sr *stateRun) resultPath(p *asl.Path, input, result any) (any, *StatesErro
 }
 
 // intrinsicEnv returns the environment of intrinsic functions.
+// The environment is the thread's own, reused by every call.
 func (sr *stateRun) intrinsicEnv(input any, ctxObj any) *intrinsic.Env {
-	e := sr.th.x.eng
-	return &intrinsic.Env{
-		Input:   input,
-		Context: ctxObj,
-		Variable: func(name string) (any, bool) {
-			return sr.th.vars.get(name)
-		},
-		RandomInt: e.randInt,
-		UUID:      e.newID,
+	th := sr.th
+	if !th.envReady {
+		e := th.x.eng
+		th.env = intrinsic.Env{Variable: th.vars.get, RandomInt: e.randIntFn, UUID: e.newIDFn}
+		th.envReady = true
 	}
+	th.env.Input, th.env.Context = input, ctxObj
+	return &th.env
 }
 
-// evalDynamic evaluates the value of a ".$" field: a path or an intrinsic
+// evalDyn evaluates the value of a ".$" field: a path or an intrinsic
 // function call. field names the field for error messages.
-func (sr *stateRun) evalDynamic(expr string, field string, input, ctxObj any) (any, *StatesError) {
-	if intrinsic.IsIntrinsic(expr) {
-		v, err := intrinsic.Eval(expr, sr.intrinsicEnv(input, ctxObj))
+func (sr *stateRun) evalDyn(d *dynExpr, field string, input any, co *lazyCtx) (any, *StatesError) {
+	if d.isCall {
+		err := d.err
+		var v any
+		if err == nil {
+			var ctxObj any
+			if d.usesCtx {
+				ctxObj = co.get()
+			}
+			v, err = d.call.Eval(sr.intrinsicEnv(input, ctxObj))
+		}
 		if err != nil {
 			var ie *intrinsic.Error
 			if errors.As(err, &ie) {
@@ -345,10 +432,13 @@ func (sr *stateRun) evalDynamic(expr string, field string, input, ctxObj any) (a
 		}
 		return v, nil
 	}
-	v, err := resolvePath(expr, input, ctxObj, sr.th.varsView())
+	if d.err != nil {
+		return nil, sr.rtErr("%s", d.err.Error())
+	}
+	v, err := sr.resolve(d.path, input, co)
 	if err != nil {
 		if isNotFound(err) {
-			return nil, sr.rtErr("The JSONPath '%s' specified for the field '%s' could not be found in the input '%s'", expr, field, encodeJSON(input))
+			return nil, sr.rtErr("The JSONPath '%s' specified for the field '%s' could not be found in the input '%s'", d.text, field, encodeJSON(input))
 		}
 		return nil, sr.rtErr("%s", err.Error())
 	}
@@ -356,43 +446,25 @@ func (sr *stateRun) evalDynamic(expr string, field string, input, ctxObj any) (a
 }
 
 // template evaluates a payload template (Parameters, ResultSelector,
-// ItemSelector, Assign): fields ending in ".$" are evaluated.
+// ItemSelector, Assign): fields ending in ".$" are evaluated. The result
+// shares the template's constant parts and the values the paths select.
 func (sr *stateRun) template(raw []byte, input any) (any, *StatesError) {
-	tpl, err := jsonpath.Decode(raw)
-	if err != nil {
-		return nil, sr.rtErr("invalid payload template: %v", err)
+	t := sr.th.x.eng.prog.template(raw)
+	if t.err != nil {
+		return nil, sr.rtErr("invalid payload template: %v", t.err)
 	}
-	return sr.applyTemplate(tpl, input, sr.contextObject())
+	co := lazyCtx{sr: sr}
+	return sr.applyTemplate(t, input, &co)
 }
 
-func (sr *stateRun) applyTemplate(tpl any, input, ctxObj any) (any, *StatesError) {
-	switch t := tpl.(type) {
-	case map[string]any:
-		out := make(map[string]any, len(t))
-		for k, v := range t {
-			if strings.HasSuffix(k, ".$") {
-				s, ok := v.(string)
-				if !ok {
-					return nil, sr.rtErr("The value of the field '%s' must be a string", k)
-				}
-				val, serr := sr.evalDynamic(s, k, input, ctxObj)
-				if serr != nil {
-					return nil, serr
-				}
-				out[strings.TrimSuffix(k, ".$")] = jsonpath.Clone(val)
-				continue
-			}
-			val, serr := sr.applyTemplate(v, input, ctxObj)
-			if serr != nil {
-				return nil, serr
-			}
-			out[k] = val
-		}
-		return out, nil
-	case []any:
-		out := make([]any, len(t))
-		for i, v := range t {
-			val, serr := sr.applyTemplate(v, input, ctxObj)
+func (sr *stateRun) applyTemplate(t *tmpl, input any, co *lazyCtx) (any, *StatesError) {
+	if t.isStatic {
+		return t.static, nil
+	}
+	if t.isArray {
+		out := make([]any, len(t.elems))
+		for i, e := range t.elems {
+			val, serr := sr.applyTemplate(e, input, co)
 			if serr != nil {
 				return nil, serr
 			}
@@ -400,7 +472,24 @@ func (sr *stateRun) applyTemplate(tpl any, input, ctxObj any) (any, *StatesError
 		}
 		return out, nil
 	}
-	return tpl, nil
+	out := make(map[string]any, len(t.fields))
+	for _, f := range t.fields {
+		var val any
+		var serr *StatesError
+		switch {
+		case f.notString:
+			return nil, sr.rtErr("The value of the field '%s' must be a string", f.srcKey)
+		case f.dyn != nil:
+			val, serr = sr.evalDyn(f.dyn, f.srcKey, input, co)
+		default:
+			val, serr = sr.applyTemplate(f.sub, input, co)
+		}
+		if serr != nil {
+			return nil, serr
+		}
+		out[f.key] = val
+	}
+	return out, nil
 }
 
 // assign evaluates the state's Assign (or a rule's) against value and sets
@@ -419,9 +508,20 @@ func (sr *stateRun) assign(raw []byte, value any) *StatesError {
 	return nil
 }
 
+// payloadSize returns the length of v's JSON text when it is at most
+// limit, and a number above limit otherwise.
+func payloadSize(v any, limit int) int {
+	n, err := jsonpath.EncodedLen(v, limit)
+	if err != nil {
+		return len("null") // what encodeJSON writes for it
+	}
+	return n
+}
+
 // checkSize fails with States.DataLimitExceeded when v is too large.
 func (sr *stateRun) checkSize(v any, what string) *StatesError {
-	if len(encodeJSON(v)) > sr.th.x.eng.opts.MaxPayloadBytes {
+	limit := sr.th.x.eng.opts.MaxPayloadBytes
+	if payloadSize(v, limit) > limit {
 		return newError(asl.ErrorDataLimitExceeded, fmt.Sprintf("The state/task '%s' returned a result with a size exceeding the maximum number of bytes service limit.", what))
 	}
 	return nil
@@ -430,14 +530,14 @@ func (sr *stateRun) checkSize(v any, what string) *StatesError {
 // runState runs one state and returns its output and the next state ("" at
 // the end).
 func (th *thread) runState(ctx context.Context, name string, st *asl.State, input any) (any, string, *StatesError) {
-	sr := &stateRun{th: th, name: name, st: st, rawInput: input}
+	th.cur = stateRun{th: th, name: name, st: st}
+	sr := &th.cur
 	ql := st.QueryLanguage
 	if ql == "" {
 		ql = th.ql
 	}
 	sr.jsonata = ql == asl.QueryLanguageJSONata
-	sr.entered = th.event(Event{Type: stateEventType(st.Type, true), StateName: name, Input: encodeJSON(input)})
-	sr.enteredTime = th.x.eng.opts.Clock.Now()
+	sr.entered, sr.enteredTime = th.eventIO(stateEventType(st.Type, true), name, nil, input, lazyInput)
 	var (
 		out  any
 		next string
@@ -467,12 +567,38 @@ func (th *thread) runState(ctx context.Context, name string, st *asl.State, inpu
 	if st.Type == asl.TypeSucceed {
 		next = ""
 	}
-	outJSON := encodeJSON(out)
-	if len(outJSON) > th.x.eng.opts.MaxPayloadBytes {
-		return nil, "", newError(asl.ErrorDataLimitExceeded, fmt.Sprintf("The state/task '%s' returned a result with a size exceeding the maximum number of bytes service limit.", name))
+	if !(!sr.jsonata && (th.inputSized && passesInput(st) || sr.resultSized && passesResult(st))) {
+		if limit := th.x.eng.opts.MaxPayloadBytes; payloadSize(out, limit) > limit {
+			return nil, "", newError(asl.ErrorDataLimitExceeded, fmt.Sprintf("The state/task '%s' returned a result with a size exceeding the maximum number of bytes service limit.", name))
+		}
 	}
-	th.event(Event{Type: stateEventType(st.Type, false), StateName: name, Output: outJSON})
+	th.inputSized = true
+	th.eventIO(stateEventType(st.Type, false), name, nil, out, lazyOutput)
 	return out, next, nil
+}
+
+// passesInput reports whether a JSONPath state's output is always its
+// input: a Choice, Succeed or Wait state without InputPath and OutputPath,
+// or a Pass state that does not change its input either.
+func passesInput(st *asl.State) bool {
+	if st.InputPath != nil || st.OutputPath != nil {
+		return false
+	}
+	switch st.Type {
+	case asl.TypeChoice, asl.TypeSucceed, asl.TypeWait:
+		return true
+	case asl.TypePass:
+		return len(st.Parameters) == 0 && len(st.Result) == 0 && (st.ResultPath == nil || !st.ResultPath.Null && st.ResultPath.Value == "$")
+	}
+	return false
+}
+
+// passesResult reports whether a JSONPath Task state's output is always its
+// result: it has neither ResultSelector nor OutputPath, and its ResultPath
+// is absent or "$".
+func passesResult(st *asl.State) bool {
+	return st.Type == asl.TypeTask && len(st.ResultSelector) == 0 && st.OutputPath == nil &&
+		(st.ResultPath == nil || !st.ResultPath.Null && st.ResultPath.Value == "$")
 }
 
 // runPass runs a Pass state.
@@ -491,7 +617,7 @@ func (sr *stateRun) runPass(input any) (any, *StatesError) {
 		}
 	}
 	if len(sr.st.Result) > 0 {
-		r, err := jsonpath.Decode(sr.st.Result)
+		r, err := sr.th.x.eng.prog.value(sr.st.Result)
 		if err != nil {
 			return nil, sr.rtErr("invalid Result: %v", err)
 		}
@@ -551,20 +677,18 @@ func (sr *stateRun) runFail(input any) *StatesError {
 		return res
 	}
 	dyn := func(expr, field string) (string, *StatesError) {
-		ctxObj := sr.contextObject()
+		co := lazyCtx{sr: sr}
 		var v any
-		var serr *StatesError
 		if intrinsic.IsIntrinsic(expr) {
-			v, serr = sr.evalDynamic(expr, field, input, ctxObj)
+			var serr *StatesError
+			if v, serr = sr.evalDyn(compileDyn(expr, nil), field, input, &co); serr != nil {
+				return "", serr
+			}
 		} else {
 			var err error
-			v, err = resolvePath(expr, input, ctxObj, sr.th.varsView())
-			if err != nil {
+			if _, v, err = sr.resolveText(expr, input, &co); err != nil {
 				return "", sr.rtErr("The JSONPath '%s' specified for the field '%s' could not be found in the input '%s'", expr, field, encodeJSON(input))
 			}
-		}
-		if serr != nil {
-			return "", serr
 		}
 		if s, ok := v.(string); ok {
 			return s, nil
@@ -608,11 +732,12 @@ func (sr *stateRun) runChoice(input any) (any, string, *StatesError) {
 	if serr != nil {
 		return nil, "", serr
 	}
-	env := &choiceEnv{input: eff, ctxObj: sr.contextObject(), vars: sr.th.varsView(), state: sr.name, entry: sr.entered}
+	env := choiceEnv{sr: sr, input: eff, co: lazyCtx{sr: sr}}
+	prog := sr.th.x.eng.prog
 	next := ""
 	var ruleAssign []byte
 	for _, r := range sr.st.Choices {
-		ok, err := env.evalRule(r)
+		ok, err := env.evalRule(prog.lookupRule(r))
 		if err != nil {
 			var se *StatesError
 			if errors.As(err, &se) {

@@ -193,7 +193,7 @@ func (sr *stateRun) evalTemplate(v any, field string, states map[string]any) (an
 
 // evalRaw evaluates a raw JSON template field.
 func (sr *stateRun) evalRaw(raw json.RawMessage, field string, states map[string]any) (any, *StatesError) {
-	v, err := jsonpath.Decode(raw)
+	v, err := sr.th.x.eng.prog.value(raw)
 	if err != nil {
 		return nil, sr.qeErr("The field '%s' is not valid JSON", field)
 	}

@@ -267,7 +267,7 @@ func (sr *stateRun) jsonataItems(eff any) ([]any, *StatesError) {
 		}
 		return arr, nil
 	}
-	raw, err := jsonpath.Decode(st.Items)
+	raw, err := sr.th.x.eng.prog.value(st.Items)
 	if err != nil {
 		return nil, sr.qeErr("The field 'Items' is not valid JSON")
 	}
@@ -353,6 +353,39 @@ func (sr *stateRun) iterate(ctx context.Context, proc *asl.StateMachine, inputs 
 		}
 		return cfg.toleratedPct >= 0 && float64(failures)*100/float64(len(inputs)) > cfg.toleratedPct
 	}
+	// one runs iteration i on child and records its outcome.
+	one := func(i int, child *thread) {
+		out, serr := child.safeRunMachine(ictx, proc, inputs[i])
+		if !cfg.distributed {
+			switch {
+			case serr == nil:
+				child.event(Event{Type: EventMapIterationSucceeded, Index: i})
+			case serr == canceledError:
+				child.event(Event{Type: EventMapIterationAborted, Index: i})
+			default:
+				child.event(Event{Type: EventMapIterationFailed, Index: i})
+			}
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if serr != nil {
+			if serr == canceledError {
+				return
+			}
+			failures++
+			failed[i] = true
+			if firstErr == nil {
+				firstErr = serr
+			}
+			if tolerant {
+				results[i] = map[string]any{"Error": serr.Name, "Cause": serr.Cause}
+			} else {
+				cancel()
+			}
+			return
+		}
+		results[i] = out
+	}
 	sem := make(chan struct{}, max(limit, 1))
 	for i := range inputs {
 		if ictx.Err() != nil || stop() {
@@ -367,52 +400,24 @@ func (sr *stateRun) iterate(ctx context.Context, proc *asl.StateMachine, inputs 
 		}
 		var child *thread
 		if cfg.distributed {
-			child = sr.th.child(&history{clock: sr.th.x.eng.opts.Clock})
+			child = sr.th.child(newDiscardHistory(sr.th.x.eng.opts.Clock))
 			child.prev = 0
 		} else {
 			child = sr.th.child(nil)
 			child.prev = sr.th.event(Event{Type: EventMapIterationStarted, Index: i})
 		}
+		if limit == 1 {
+			// One at a time: the iteration runs on this goroutine.
+			one(i, child)
+			<-sem
+			continue
+		}
 		wg.Add(1)
-		done := make(chan struct{})
-		go func(i int, child *thread) {
+		workers.goWork(func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			out, serr := child.safeRunMachine(ictx, proc, inputs[i])
-			if !cfg.distributed {
-				switch {
-				case serr == nil:
-					child.event(Event{Type: EventMapIterationSucceeded, Index: i})
-				case serr == canceledError:
-					child.event(Event{Type: EventMapIterationAborted, Index: i})
-				default:
-					child.event(Event{Type: EventMapIterationFailed, Index: i})
-				}
-			}
-			close(done)
-			mu.Lock()
-			defer mu.Unlock()
-			if serr != nil {
-				if serr == canceledError {
-					return
-				}
-				failures++
-				failed[i] = true
-				if firstErr == nil {
-					firstErr = serr
-				}
-				if tolerant {
-					results[i] = map[string]any{"Error": serr.Name, "Cause": serr.Cause}
-				} else {
-					cancel()
-				}
-				return
-			}
-			results[i] = out
-		}(i, child)
-		if limit == 1 {
-			<-done
-		}
+			one(i, child)
+		})
 	}
 	wg.Wait()
 	return results, failed, failures, firstErr
@@ -493,7 +498,7 @@ func (sr *stateRun) batch(eff any, inputs []any) ([]any, *StatesError) {
 	for _, it := range inputs {
 		next := append(append([]any(nil), cur...), it)
 		tooMany := maxItems > 0 && len(next) > maxItems
-		tooBig := len(cur) > 0 && len(encodeJSON(wrap(next))) > maxBytes
+		tooBig := len(cur) > 0 && payloadSize(wrap(next), maxBytes) > maxBytes
 		if tooMany || tooBig {
 			out = append(out, wrap(cur))
 			cur = []any{it}

@@ -3,8 +3,6 @@ package interp
 import (
 	"context"
 	"sync"
-
-	"github.com/stepcqrs/stepcqrs/asl"
 )
 
 // runParallel runs the branches of a Parallel state concurrently; the result
@@ -28,7 +26,7 @@ func (sr *stateRun) runParallel(ctx context.Context, eff any) (any, *StatesError
 	for i, b := range st.Branches {
 		child := sr.th.child(nil)
 		wg.Add(1)
-		go func(i int, b *asl.StateMachine, child *thread) {
+		workers.goWork(func() {
 			defer wg.Done()
 			out, serr := child.safeRunMachine(bctx, b, input)
 			mu.Lock()
@@ -41,7 +39,7 @@ func (sr *stateRun) runParallel(ctx context.Context, eff any) (any, *StatesError
 				return
 			}
 			results[i] = out
-		}(i, b, child)
+		})
 	}
 	wg.Wait()
 	if firstErr == nil && ctx.Err() != nil {

@@ -1,13 +1,14 @@
 package interp
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -342,6 +343,7 @@ func (sr *stateRun) secondsField(n *asl.Number, path, field string, eff any) (ti
 
 // runTask runs a Task state once.
 func (sr *stateRun) runTask(ctx context.Context, eff any) (any, *StatesError) {
+	sr.resultSized = false
 	st := sr.st
 	x := sr.th.x
 	e := x.eng
@@ -377,8 +379,10 @@ func (sr *stateRun) runTask(ctx context.Context, eff any) (any, *StatesError) {
 		ev.Resource, ev.ResourceType = evResource, evResourceType
 		sr.th.event(ev)
 	}
-	ev(Event{Type: evScheduled, Input: encodeJSON(params)})
-	ev(Event{Type: evStarted})
+	res := &Event{Resource: evResource, ResourceType: evResourceType} // shared by the events below
+	evIO := func(typ EventType, val any, lazy uint8) { sr.th.eventIO(typ, "", res, val, lazy) }
+	evIO(evScheduled, params, lazyInput)
+	evIO(evStarted, nil, 0)
 
 	// A request-response task cannot send heartbeats: a heartbeat interval
 	// shorter than the timeout bounds it and fails it with
@@ -404,12 +408,19 @@ func (sr *stateRun) runTask(ctx context.Context, eff any) (any, *StatesError) {
 	var err error
 	switch {
 	case user != nil:
+		// The resource gets a copy of its parameters and its result is
+		// copied: values are shared inside the interpreter and never
+		// modified, which code outside it does not promise. The copy of
+		// the result also turns Go numbers into json.Number.
+		req.Parameters = jsonpath.Clone(params)
 		result, err = user.Invoke(tctx, req)
 		if err != nil {
 			var se *StatesError
 			if !errors.As(err, &se) {
 				err = newError(asl.ErrorTaskFailed, err.Error())
 			}
+		} else {
+			result = jsonpath.Clone(result)
 		}
 	case base == lambdaInvokeARN:
 		result, err = sr.invokeLambdaService(tctx, params)
@@ -419,7 +430,7 @@ func (sr *stateRun) runTask(ctx context.Context, eff any) (any, *StatesError) {
 		err = newError(asl.ErrorRuntime, runtimeError(sr.name, sr.entered, "The resource '%s' is not supported by this interpreter; register it in Options.Resources", resource).Cause)
 	}
 	if err == nil && wait {
-		ev(Event{Type: EventTaskSubmitted, Output: encodeJSON(result)})
+		evIO(EventTaskSubmitted, result, lazyOutput)
 		result, err = sr.awaitToken(tctx, w, heartbeat)
 	}
 	if err != nil {
@@ -446,7 +457,8 @@ func (sr *stateRun) runTask(ctx context.Context, eff any) (any, *StatesError) {
 		ev(Event{Type: evFailed, Error: serr.Name, Cause: serr.Cause})
 		return nil, serr
 	}
-	ev(Event{Type: evSucceeded, Output: encodeJSON(result)})
+	sr.resultSized = true
+	evIO(evSucceeded, result, lazyOutput)
 	return result, nil
 }
 
@@ -529,7 +541,7 @@ func (sr *stateRun) invokeLambdaARN(ctx context.Context, arn string, params any)
 
 // decodePayload decodes a Lambda response payload.
 func decodePayload(b []byte) (any, error) {
-	if len(strings.TrimSpace(string(b))) == 0 {
+	if len(bytes.TrimSpace(b)) == 0 {
 		return nil, nil
 	}
 	v, err := jsonpath.Decode(b)
@@ -537,6 +549,17 @@ func decodePayload(b []byte) (any, error) {
 		return nil, newError("Lambda.Unknown", "The Lambda function returned a payload that is not JSON")
 	}
 	return v, nil
+}
+
+// traceID returns an X-Amzn-Trace-Id value, "Root=1-" and 8 and 24 hex
+// digits: those of UUIDs a and b without their dashes.
+func traceID(a, b [16]byte) string {
+	var out [7 + 8 + 1 + 24]byte
+	copy(out[:], "Root=1-")
+	hex.Encode(out[7:15], a[:4])
+	out[15] = '-'
+	hex.Encode(out[16:], b[:12])
+	return string(out[:])
 }
 
 // invokeLambdaService runs arn:aws:states:::lambda:invoke: Parameters hold
@@ -587,27 +610,25 @@ func (sr *stateRun) invokeLambdaService(ctx context.Context, params any) (any, e
 	}
 	reqID := e.newID()
 	date := e.opts.Clock.Now().UTC().Format("Mon, 02 Jan 2006 15:04:05 GMT")
-	trace := "Root=1-" + strings.ReplaceAll(e.newID(), "-", "")[:8] + "-" + strings.ReplaceAll(e.newID(), "-", "")[:24]
-	headers := map[string]string{
-		"Connection":                     "keep-alive",
-		"Content-Length":                 strconv.Itoa(len(out)),
-		"Content-Type":                   "application/json",
-		"Date":                           date,
-		"X-Amz-Executed-Version":         "$LATEST",
-		"X-Amzn-Trace-Id":                trace,
-		"x-amzn-Remapped-Content-Length": "0",
-		"x-amzn-RequestId":               reqID,
+	trace := traceID(e.newUUID(), e.newUUID())
+	headers := [...]struct{ k, v string }{
+		{"Connection", "keep-alive"},
+		{"Content-Length", strconv.Itoa(len(out))},
+		{"Content-Type", "application/json"},
+		{"Date", date},
+		{"X-Amz-Executed-Version", "$LATEST"},
+		{"X-Amzn-Trace-Id", trace},
+		{"x-amzn-Remapped-Content-Length", "0"},
+		{"x-amzn-RequestId", reqID},
 	}
-	all := map[string]any{}
-	flat := map[string]any{}
-	keys := make([]string, 0, len(headers))
-	for k := range headers {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		all[k] = []any{headers[k]}
-		flat[k] = headers[k]
+	all := make(map[string]any, len(headers))
+	flat := make(map[string]any, len(headers))
+	lists := make([]any, len(headers)) // the one-value lists of all, side by side
+	for i, h := range headers {
+		v := any(h.v)
+		lists[i] = v
+		all[h.k] = lists[i : i+1 : i+1]
+		flat[h.k] = v
 	}
 	res := map[string]any{
 		"ExecutedVersion": "$LATEST",

@@ -58,6 +58,20 @@ func (p *Path) Variable() (string, bool) {
 	return p.root[1:], true
 }
 
+// FirstField returns the field name of the path's first step when that
+// step is a single name (".a" or "['a']", not "..a"): Get then reads only
+// that field of the document.
+func (p *Path) FirstField() (string, bool) {
+	if len(p.segs) == 0 {
+		return "", false
+	}
+	s := p.segs[0]
+	if s.kind != segNames || s.deep || len(s.names) != 1 {
+		return "", false
+	}
+	return s.names[0], true
+}
+
 // IsDefinite reports whether the path selects at most one value (no
 // wildcard, slice, filter, recursive descent or index list). Get returns a
 // definite path's value itself and an indefinite path's matches as an array.

@@ -2,6 +2,7 @@ package jsonpath
 
 import (
 	"errors"
+	"reflect"
 	"testing"
 )
 
@@ -272,6 +273,31 @@ func TestSet(t *testing.T) {
 	}
 }
 
+func TestFirstField(t *testing.T) {
+	tests := []struct {
+		path string
+		want string
+		ok   bool
+	}{
+		{`$$.Map.Item.Value`, "Map", true},
+		{`$$['Execution'].Id`, "Execution", true},
+		{`$.a`, "a", true},
+		{`$v.x[0]`, "x", true},
+		{`$`, "", false},
+		{`$$`, "", false},
+		{`$..a`, "", false},
+		{`$$.*`, "", false},
+		{`$['a','b']`, "", false},
+		{`$[0]`, "", false},
+	}
+	for _, tt := range tests {
+		got, ok := MustCompile(tt.path).FirstField()
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("FirstField(%s) = %q, %v; want %q, %v", tt.path, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
 func FuzzPath(f *testing.F) {
 	for _, s := range []string{
 		`$`, `$.a.b`, `$['a']`, `$.a[0]`, `$.a[*].b`, `$..x`, `$.a[1:3]`, `$.a[-1:]`,
@@ -301,6 +327,17 @@ func FuzzPath(f *testing.F) {
 			}
 		} else if _, ok := v.([]any); !ok || err != nil {
 			t.Fatalf("indefinite Get(%q) = %#v, %v", s, v, err)
+		}
+		// The first field alone decides what Get reads of the document.
+		if name, ok := p.FirstField(); ok {
+			part := map[string]any{}
+			if fv, present := doc.(map[string]any)[name]; present {
+				part[name] = fv
+			}
+			pv, perr := p.Get(part)
+			if (perr == nil) != (err == nil) || perr == nil && !reflect.DeepEqual(pv, v) {
+				t.Fatalf("Get(%q) on the first field only = %#v, %v; on the document %#v, %v", s, pv, perr, v, err)
+			}
 		}
 		if p.IsReference() {
 			if _, err := p.Set(doc, "v"); err != nil {

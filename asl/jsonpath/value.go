@@ -5,35 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"math/big"
 	"reflect"
+	"slices"
 	"strconv"
+	"sync"
 	"unicode/utf8"
 )
-
-// Decode parses one JSON value from data into the value convention of this
-// package (numbers become json.Number). Anything after the value other than
-// white space is an error.
-func Decode(data []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		if err == nil {
-			return nil, errors.New("jsonpath: invalid character after top-level value")
-		}
-		return nil, err
-	}
-	return v, nil
-}
-
-// DecodeString is Decode for a string.
-func DecodeString(s string) (any, error) { return Decode([]byte(s)) }
 
 // Encode writes v as compact JSON the way AWS (Jackson) does: <, > and &
 // and U+2028/U+2029 are written as they are, control characters as \n, \t,
@@ -41,11 +20,9 @@ func DecodeString(s string) (any, error) { return Decode([]byte(s)) }
 // written in sorted order. Values outside the convention are encoded with
 // encoding/json.
 func Encode(v any) ([]byte, error) {
-	b, err := appendJSON(nil, v)
-	if err != nil {
-		return nil, err
-	}
-	return b, nil
+	var out []byte
+	err := withBuffer(v, func(b []byte) { out = bytes.Clone(b) })
+	return out, err
 }
 
 func appendJSON(b []byte, v any) ([]byte, error) {
@@ -74,8 +51,10 @@ func appendJSON(b []byte, v any) ([]byte, error) {
 		}
 		return append(b, ']'), nil
 	case map[string]any:
+		var buf [16]string
+		keys := appendSortedKeys(buf[:0], x)
 		b = append(b, '{')
-		for i, k := range sortedKeys(x) {
+		for i, k := range keys {
 			if i > 0 {
 				b = append(b, ',')
 			}
@@ -100,13 +79,43 @@ func appendJSON(b []byte, v any) ([]byte, error) {
 	return append(b, bytes.TrimRight(buf.Bytes(), "\n")...), nil
 }
 
+// appendSortedKeys appends the keys of m to keys, sorted.
+func appendSortedKeys(keys []string, m map[string]any) []string {
+	for k := range m {
+		keys = append(keys, k)
+	}
+	if len(keys) > 1 {
+		slices.Sort(keys)
+	}
+	return keys
+}
+
 const hexDigits = "0123456789ABCDEF"
+
+// plainASCII marks the bytes below utf8.RuneSelf that a string holds as
+// they are: everything but control characters, '"' and '\\'.
+var plainASCII = func() (t [utf8.RuneSelf]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
+	start := 0 // s[start:i] is still to be copied
 	for i := 0; i < len(s); {
+		if i+8 <= len(s) && !special(word(s, i)) {
+			i += 8 // eight bytes written as they are
+			continue
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
+			if plainASCII[c] {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
 			switch {
 			case c == '"' || c == '\\':
 				b = append(b, '\\', c)
@@ -120,31 +129,142 @@ func appendString(b []byte, s string) []byte {
 				b = append(b, '\\', 'b')
 			case c == '\f':
 				b = append(b, '\\', 'f')
-			case c < 0x20:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
 			default:
-				b = append(b, c)
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, "\\ufffd"...)
+			i++
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// stringLen is len(appendString(nil, s)).
+func stringLen(s string) int {
+	n := 2 + len(s)
+	for i := 0; i < len(s); {
+		if i+8 <= len(s) && !special(word(s, i)) {
+			i += 8 // eight bytes that stand for themselves
+			continue
+		}
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if !plainASCII[c] {
+				switch c {
+				case '"', '\\', '\n', '\r', '\t', '\b', '\f':
+					n++
+				default:
+					n += 5
+				}
 			}
 			i++
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		if r == utf8.RuneError && size == 1 {
-			b = append(b, "\\ufffd"...)
-		} else {
-			b = append(b, s[i:i+size]...)
+			n += 5
 		}
 		i += size
 	}
-	return append(b, '"')
+	return n
+}
+
+// EncodedLen returns len(Encode(v)) when it is at most limit, and some
+// number above limit otherwise, without building the encoding (it stops
+// counting once past limit). It fails where Encode fails, unless it
+// stopped counting before reaching the value Encode fails on.
+func EncodedLen(v any, limit int) (int, error) {
+	return encodedLen(v, 0, limit)
+}
+
+// encodedLen adds the length of v's encoding to n, stopping above limit.
+func encodedLen(v any, n, limit int) (int, error) {
+	if n > limit {
+		return n, nil
+	}
+	switch x := v.(type) {
+	case nil:
+		return n + 4, nil
+	case bool:
+		if x {
+			return n + 4, nil
+		}
+		return n + 5, nil
+	case string:
+		if n+len(x)+2 > limit {
+			return n + len(x) + 2, nil // no escape makes it shorter
+		}
+		return n + stringLen(x), nil
+	case json.Number:
+		if !validNumber(string(x)) {
+			return 0, fmt.Errorf("jsonpath: invalid number literal %q", string(x))
+		}
+		return n + len(x), nil
+	case []any:
+		n += 2 + max(len(x)-1, 0)
+		for _, e := range x {
+			var err error
+			if n, err = encodedLen(e, n, limit); err != nil || n > limit {
+				return n, err
+			}
+		}
+		return n, nil
+	case map[string]any:
+		n += 2 + max(len(x)-1, 0)
+		for k, e := range x {
+			n += stringLen(k) + 1
+			var err error
+			if n, err = encodedLen(e, n, limit); err != nil || n > limit {
+				return n, err
+			}
+		}
+		return n, nil
+	}
+	b, err := appendJSON(nil, v)
+	return n + len(b), err
 }
 
 // EncodeString is Encode returning a string; it panics on nothing and
 // returns an error for values Encode rejects.
 func EncodeString(v any) (string, error) {
-	b, err := Encode(v)
-	return string(b), err
+	var out string
+	err := withBuffer(v, func(b []byte) { out = string(b) })
+	return out, err
 }
+
+// withBuffer encodes v into a recycled buffer and passes the encoding to
+// use, which must copy what it keeps.
+func withBuffer(v any, use func([]byte)) error {
+	bp := encodeBuffers.Get().(*[]byte)
+	b, err := appendJSON((*bp)[:0], v)
+	if err != nil {
+		encodeBuffers.Put(bp)
+		return err
+	}
+	use(b)
+	if cap(b) <= maxPooledBuffer {
+		*bp = b[:0]
+		encodeBuffers.Put(bp)
+	}
+	return nil
+}
+
+// encodeBuffers recycles the buffers of Encode and EncodeString; those
+// grown beyond maxPooledBuffer are left to the collector.
+var encodeBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+const maxPooledBuffer = 64 << 10
 
 // IsNumber reports whether v is a JSON number: a json.Number, a float or a
 // Go integer.

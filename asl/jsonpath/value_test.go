@@ -1,8 +1,14 @@
 package jsonpath
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
+	"io"
+	"reflect"
+	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestDecodeEncode(t *testing.T) {
@@ -174,6 +180,171 @@ func TestCompareNumbersTable(t *testing.T) {
 		}
 		if c, _ := CompareNumbers(tt.b, tt.a); c != -tt.want {
 			t.Errorf("CompareNumbers(%v, %v) = %d; want %d", tt.b, tt.a, c, -tt.want)
+		}
+	}
+}
+
+// stdDecode is Decode as encoding/json reads it: one value, numbers as
+// json.Number, nothing but white space after it.
+func stdDecode(data []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("after the value: %v", err)
+	}
+	return v, nil
+}
+
+func TestDecodeLikeEncodingJSON(t *testing.T) {
+	inputs := []string{
+		`{"a":[1,-0,1.5e+3,1E-2,0.0],"b":{"c":null,"d":true,"e":false},"f":""}`,
+		`"\u00e9\ud83d\ude00\ud800\udc00x\ud800\u0041\udc00\\\/\"\b\f\n\r\t"`,
+		"\"bad \xff utf8 \xed\xa0\x80 \xe2\x82\"",
+		`"lone \ud800"`, `"\ud800\ud800"`, `"\u00"`, `"\uZZZZ"`, `"\q"`, "\"ctl \x01\"",
+		`{"k":1,"k":2}`, `[]`, `{}`, `[[],[{}]]`, ` [ 1 , 2 ] `, `[1,]`, `{"a":1,}`, `{,}`, `[,1]`,
+		`01`, `-`, `-a`, `1.`, `1.e3`, `1e`, `1e+`, `.5`, `+1`, `1x`, `tru`, `truex`, `nul`, `nulll`,
+		`"abc`, `{"a"`, `{"a":`, `{"a" 1}`, `[1 2]`, `"a" "b"`, "\ufeff1", "", " ", `{"\u0000":"\u0000"}`,
+		strings.Repeat("[", 10000) + strings.Repeat("]", 10000),
+		strings.Repeat("[", 10001) + strings.Repeat("]", 10001),
+	}
+	for _, in := range inputs {
+		want, werr := stdDecode([]byte(in))
+		got, gerr := Decode([]byte(in))
+		if (werr != nil) != (gerr != nil) {
+			t.Errorf("Decode(%.40q): error %v, encoding/json: %v", in, gerr, werr)
+			continue
+		}
+		if werr == nil && !reflect.DeepEqual(got, want) {
+			t.Errorf("Decode(%.40q) = %#v, encoding/json: %#v", in, got, want)
+		}
+	}
+}
+
+// FuzzDecode checks that Decode reads exactly what encoding/json reads.
+func FuzzDecode(f *testing.F) {
+	for _, s := range []string{`{"a":[1,-0.5e3,"x\u00e9\ud83d\ude00"],"b":{"c":null}}`, `"\ud800\u0041"`, "\"\xff\"", `[1,2`, `{"a":1,"a":2}`, ` true `} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		want, werr := stdDecode(data)
+		got, gerr := Decode(data)
+		if (werr != nil) != (gerr != nil) {
+			t.Fatalf("Decode(%q): error %v, encoding/json: %v", data, gerr, werr)
+		}
+		if werr == nil && !reflect.DeepEqual(got, want) {
+			t.Fatalf("Decode(%q) = %#v, encoding/json: %#v", data, got, want)
+		}
+		if werr == nil {
+			checkEncodedLen(t, got)
+		}
+	})
+}
+
+// checkEncodedLen checks EncodedLen against the length of Encode, with
+// limits at, just below and far below it.
+func checkEncodedLen(t *testing.T, v any) {
+	t.Helper()
+	enc, err := Encode(v)
+	if err != nil {
+		t.Fatalf("Encode(%#v): %v", v, err)
+	}
+	if n, err := EncodedLen(v, 1<<30); err != nil || n != len(enc) {
+		t.Fatalf("EncodedLen(%s, large) = %d, %v; want %d", enc, n, err, len(enc))
+	}
+	if n, err := EncodedLen(v, len(enc)); err != nil || n != len(enc) {
+		t.Fatalf("EncodedLen(%s, %d) = %d, %v; want %d", enc, len(enc), n, err, len(enc))
+	}
+	for _, limit := range []int{len(enc) - 1, len(enc) / 2, 0} {
+		if n, err := EncodedLen(v, limit); err != nil || n <= limit {
+			t.Fatalf("EncodedLen(%s, %d) = %d, %v; want more than the limit", enc, limit, n, err)
+		}
+	}
+}
+
+func TestEncodedLen(t *testing.T) {
+	for _, v := range []any{
+		nil, true, false, "", "plain", "quote\" back\\slash \n\r\t\b\f \x01\x1f", "é 😀 \u2028", "bad \xff\xfe utf8",
+		json.Number("-1.5e3"), []any{}, map[string]any{},
+		map[string]any{"b": []any{json.Number("1"), "x", nil}, "a": map[string]any{"k\n": false}, "é": "\xff"},
+		[]any{[]any{[]any{}}, map[string]any{"": ""}},
+		map[string]any{"n": 3, "f": 1.5, "s": struct{ A int }{1}},
+	} {
+		checkEncodedLen(t, v)
+	}
+	if _, err := EncodedLen(json.Number("1x"), 100); err == nil {
+		t.Error("EncodedLen accepted an invalid number")
+	}
+	if n, err := EncodedLen(strings.Repeat("a", 300), 100); err != nil || n <= 100 {
+		t.Errorf("EncodedLen of a long string = %d, %v; want above 100", n, err)
+	}
+}
+
+// referenceString is the string encoding Encode promises, written rune by
+// rune: the oracle of FuzzEncodeString.
+func referenceString(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for i, w := 0, 0; i < len(s); i += w {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		w = size
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b.WriteString(`\ufffd`)
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r == '\b':
+			b.WriteString(`\b`)
+		case r == '\f':
+			b.WriteString(`\f`)
+		case r < 0x20:
+			fmt.Fprintf(&b, `\u%04X`, r)
+		default:
+			b.WriteString(s[i : i+size])
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// FuzzEncodeString checks the string encoding against referenceString and
+// EncodedLen against it.
+func FuzzEncodeString(f *testing.F) {
+	for _, s := range []string{"plain", "q\"b\\n\n\x01\x7f", "é😀\u2028", "\xff\xed\xa0\x80", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := EncodeString(s)
+		if want := referenceString(s); err != nil || got != want {
+			t.Fatalf("EncodeString(%q) = %s, %v; want %s", s, got, err, want)
+		}
+		checkEncodedLen(t, map[string]any{s: []any{s}})
+	})
+}
+
+// TestSpecial checks the word scan of string literals: every byte that
+// needs a look is found wherever it stands among plain bytes.
+func TestSpecial(t *testing.T) {
+	for b := 0; b < 256; b++ {
+		needsLook := b == '"' || b == '\\' || b < 0x20 || b >= 0x80
+		for pos := 0; pos < 8; pos++ {
+			w := uint64(0x6161616161616161) // "aaaaaaaa"
+			w = w&^(0xff<<(8*pos)) | uint64(b)<<(8*pos)
+			if got := special(w); needsLook && !got {
+				t.Errorf("special misses byte %#x at %d", b, pos)
+			} else if !needsLook && got {
+				t.Errorf("special reports plain byte %#x at %d", b, pos)
+			}
 		}
 	}
 }

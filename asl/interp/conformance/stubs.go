@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -91,7 +92,7 @@ func (s *StubInvoker) Invoke(ctx context.Context, fn string, payload []byte) ([]
 		fe.Payload, _ = json.Marshal(doc)
 		return nil, fe
 	case StubLargeOutput257k:
-		return json.Marshal(strings.Repeat("a", 257*1024))
+		return largeOutput(), nil
 	case StubSleep60sIdentity:
 		if err := s.clock.Sleep(ctx, 60*time.Second); err != nil {
 			return nil, err
@@ -100,6 +101,13 @@ func (s *StubInvoker) Invoke(ctx context.Context, fn string, payload []byte) ([]
 	}
 	return nil, fmt.Errorf("conformance: unknown stub behaviour %q", behaviour)
 }
+
+// largeOutput is the payload of the large_output_257k stub: a JSON string
+// of 257 KiB of "a", made once (callers do not modify it).
+var largeOutput = sync.OnceValue(func() []byte {
+	b, _ := json.Marshal(strings.Repeat("a", 257*1024))
+	return b
+})
 
 // pythonStyle re-serializes a payload as the Python Lambda runtime returns
 // it; invalid JSON is returned unchanged.
