@@ -70,18 +70,38 @@ const passChoice10 = `{"StartAt":"Init","States":{
 
 // BenchmarkPassChoice10 runs passChoice10 (ten states entered per
 // execution) on the wall clock and reports the cost per state, the median
-// and 99th percentile of the time of one execution, and their ratio.
+// and 99th percentile of the time of one execution, and their ratio. Run
+// is Engine.Run, which keeps no history; Execute is Engine.Execute, which
+// records the history the embedded runtime serves.
 func BenchmarkPassChoice10(b *testing.B) {
 	e := newEngine(b, passChoice10, Options{Clock: RealClock{}})
 	input := json.RawMessage(`{"n":3,"name":"order"}`)
 	const want = `{"const":[1,2,3],"copy":"small","last":{"const":[1,2,3],"copy":"small","tag":"small"},"tag":"small"}`
 	ctx := context.Background()
-	run := func() {
-		r, err := e.Run(ctx, input)
+	check := func(b *testing.B, r Result, err error) {
 		if err != nil || r.Status != StatusSucceeded || string(r.Output) != want {
 			b.Fatalf("run: %v %+v", err, r)
 		}
 	}
+	b.Run("Run", func(b *testing.B) {
+		benchPerState(b, func() {
+			r, err := e.Run(ctx, input)
+			check(b, r, err)
+		})
+	})
+	b.Run("Execute", func(b *testing.B) {
+		benchPerState(b, func() {
+			x, err := e.Execute(ctx, input)
+			if err == nil && x.hist.len() != 22 {
+				b.Fatalf("history of %d events, want 22", x.hist.len())
+			}
+			check(b, x.Status(), err)
+		})
+	})
+}
+
+// benchPerState times run, an execution of passChoice10, b.N times.
+func benchPerState(b *testing.B, run func()) {
 	run()
 	const states = 10
 	durations := make([]time.Duration, 0, 1024)

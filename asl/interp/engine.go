@@ -86,6 +86,7 @@ type Engine struct {
 	// Made once for every execution: the state machine's ARN, $$.StateMachine,
 	// and the functions intrinsic calls use.
 	arn             string
+	execARNPrefix   string // an execution's ARN less its name
 	ctxStateMachine map[string]any
 	randIntFn       func(int64) int64
 	newIDFn         func() string
@@ -122,6 +123,7 @@ func New(def *asl.StateMachine, opts Options) (*Engine, error) {
 	e := &Engine{def: def, opts: opts, tokens: opts.Tokens, prog: compileProgram(def)}
 	e.arn = "arn:aws:states:" + opts.Region + ":" + opts.AccountID + ":stateMachine:" + opts.StateMachineName
 	e.ctxStateMachine = map[string]any{"Id": e.arn, "Name": opts.StateMachineName}
+	e.execARNPrefix = "arn:aws:states:" + opts.Region + ":" + opts.AccountID + ":execution:" + opts.StateMachineName + ":"
 	e.randIntFn, e.newIDFn = e.randInt, e.newID
 	if usesJSONata(def) {
 		if err := e.precompileJSONata(def); err != nil {
@@ -261,11 +263,14 @@ type Result struct {
 // Execution is one run of the state machine.
 type Execution struct {
 	eng   *Engine
-	arn   string
 	name  string
 	input any
 	start time.Time
 	hist  *history
+	// ownHist is hist's storage and root the top-level thread, saving
+	// two allocations per execution.
+	ownHist history
+	root    thread
 
 	// ctxExec is $$.Execution, made on first use.
 	ctxOnce sync.Once
@@ -295,7 +300,7 @@ func asAbort(err error) *abortError {
 // Start starts an execution with the given JSON input (empty means {}) and
 // returns at once; Wait gives the result.
 func (e *Engine) Start(ctx context.Context, input json.RawMessage, opts ...StartOption) (*Execution, error) {
-	x, runCtx, err := e.prepare(ctx, input, opts)
+	x, runCtx, err := e.prepare(ctx, input, opts, true)
 	if err != nil {
 		return nil, err
 	}
@@ -304,7 +309,7 @@ func (e *Engine) Start(ctx context.Context, input json.RawMessage, opts ...Start
 }
 
 // prepare makes an execution ready to run.
-func (e *Engine) prepare(ctx context.Context, input json.RawMessage, opts []StartOption) (*Execution, context.Context, error) {
+func (e *Engine) prepare(ctx context.Context, input json.RawMessage, opts []StartOption, keepHistory bool) (*Execution, context.Context, error) {
 	cfg := startOptions(opts)
 	if cfg.name == "" {
 		cfg.name = e.newID()
@@ -324,13 +329,17 @@ func (e *Engine) prepare(ctx context.Context, input json.RawMessage, opts []Star
 	}
 	x := &Execution{
 		eng:   e,
-		arn:   "arn:aws:states:" + e.opts.Region + ":" + e.opts.AccountID + ":execution:" + e.opts.StateMachineName + ":" + cfg.name,
 		name:  cfg.name,
 		input: in,
 		start: e.opts.Clock.Now(),
-		hist:  newHistory(e.opts.Clock, int(e.histSize.Load())),
 		done:  make(chan struct{}),
 	}
+	if keepHistory {
+		x.ownHist.init(e.opts.Clock, int(e.histSize.Load()))
+	} else {
+		x.ownHist = history{clock: e.opts.Clock, discard: true}
+	}
+	x.hist = &x.ownHist
 	if ctx.Done() != nil {
 		ctx = context.WithoutCancel(ctx)
 	}
@@ -342,8 +351,10 @@ func (e *Engine) prepare(ctx context.Context, input json.RawMessage, opts []Star
 // Run starts an execution and waits for its result. When ctx can end the
 // wait (it has a Done channel), the execution runs on a goroutine of its
 // own and goes on after the wait ends; otherwise it runs on the caller's.
+// Run keeps no history, which no one could read: use Start or Execute for
+// one.
 func (e *Engine) Run(ctx context.Context, input json.RawMessage, opts ...StartOption) (Result, error) {
-	x, runCtx, err := e.prepare(ctx, input, opts)
+	x, runCtx, err := e.prepare(ctx, input, opts, false)
 	if err != nil {
 		return Result{}, err
 	}
@@ -361,7 +372,7 @@ func (e *Engine) Run(ctx context.Context, input json.RawMessage, opts ...StartOp
 // and Execute returns it with that error. Execute saves the goroutine
 // handoffs of Start and Wait, which matter for short executions.
 func (e *Engine) Execute(ctx context.Context, input json.RawMessage, opts ...StartOption) (*Execution, error) {
-	x, runCtx, err := e.prepare(ctx, input, opts)
+	x, runCtx, err := e.prepare(ctx, input, opts, true)
 	if err != nil {
 		return nil, err
 	}
@@ -384,7 +395,7 @@ func (e *Engine) Execute(ctx context.Context, input json.RawMessage, opts ...Sta
 func (x *Execution) contextExecution() map[string]any {
 	x.ctxOnce.Do(func() {
 		m := map[string]any{
-			"Id":        x.arn,
+			"Id":        x.ARN(),
 			"Input":     x.input,
 			"Name":      x.name,
 			"RoleArn":   x.eng.opts.RoleArn,
@@ -399,7 +410,7 @@ func (x *Execution) contextExecution() map[string]any {
 }
 
 // ARN returns the execution ARN.
-func (x *Execution) ARN() string { return x.arn }
+func (x *Execution) ARN() string { return x.eng.execARNPrefix + x.name }
 
 // Name returns the execution name.
 func (x *Execution) Name() string { return x.name }
@@ -478,7 +489,8 @@ func (x *Execution) run(ctx context.Context) {
 	if ql == "" {
 		ql = asl.QueryLanguageJSONPath
 	}
-	th := newThread(x, x.hist, startID, nil, ql)
+	th := &x.root
+	th.init(x, x.hist, startID, nil, ql)
 	out, serr := th.runMachine(ctx, e.def, x.input)
 	ab := asAbort(context.Cause(ctx))
 	switch {

@@ -93,10 +93,16 @@ func (th *thread) eventIO(typ EventType, name string, more *Event, val any, lazy
 // newThread returns a thread recording in hist after event prev, whose
 // variables see those of parent (nil for none).
 func newThread(x *Execution, hist *history, prev int64, parent *scope, ql string) *thread {
-	th := &thread{x: x, hist: hist, prev: prev, ql: ql}
+	th := new(thread)
+	th.init(x, hist, prev, parent, ql)
+	return th
+}
+
+// init makes th a thread as newThread does.
+func (th *thread) init(x *Execution, hist *history, prev int64, parent *scope, ql string) {
+	*th = thread{x: x, hist: hist, prev: prev, ql: ql}
 	th.ownVars.parent = parent
 	th.vars = &th.ownVars
-	return th
 }
 
 // child returns a thread for a nested machine; a nil hist shares this one's.

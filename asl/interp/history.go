@@ -148,9 +148,15 @@ func newDiscardHistory(clock Clock) *history { return &history{clock: clock, dis
 // about sizeHint events (the length of a previous history of the same
 // definition, say).
 func newHistory(clock Clock, sizeHint int) *history {
-	h := &history{clock: clock, first: min(max(sizeHint, minFirstChunk), maxFirstChunk)}
-	h.chunks = h.chunkArr[:0]
+	h := new(history)
+	h.init(clock, sizeHint)
 	return h
+}
+
+// init makes h an empty history, as newHistory does.
+func (h *history) init(clock Clock, sizeHint int) {
+	*h = history{clock: clock, first: min(max(sizeHint, minFirstChunk), maxFirstChunk)}
+	h.chunks = h.chunkArr[:0]
 }
 
 // slot returns the place of the next event, growing the history.

@@ -403,7 +403,7 @@ func (sr *stateRun) runTask(ctx context.Context, eff any) (any, *StatesError) {
 		e.tokens.register(sr.taskToken, w)
 		defer e.tokens.forget(sr.taskToken)
 	}
-	req := &TaskRequest{Resource: base, Parameters: params, StateName: sr.name, TaskToken: sr.taskToken, ExecutionARN: x.arn}
+	req := &TaskRequest{Resource: base, Parameters: params, StateName: sr.name, TaskToken: sr.taskToken, ExecutionARN: x.ARN()}
 	var result any
 	var err error
 	switch {
