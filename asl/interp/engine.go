@@ -68,7 +68,20 @@ type Options struct {
 	// Seed, when non-zero, makes UUIDs, request ids, task tokens and
 	// jitter deterministic (per state machine name).
 	Seed uint64
+	// MaxHistoryEvents bounds an execution's history as AWS does for
+	// STANDARD workflows: once it holds MaxHistoryEvents-1 events, only
+	// the execution's end may follow; any other event fails the execution
+	// instead, its ExecutionFailed (error States.Runtime) being the last
+	// event. Zero means DefaultMaxHistoryEvents, or no bound with Express;
+	// negative means no bound. Run counts the events it does not keep.
+	MaxHistoryEvents int
 }
+
+// DefaultMaxHistoryEvents is the history quota of a STANDARD execution.
+const DefaultMaxHistoryEvents = 25000
+
+// errHistoryFull ends an execution whose history reached its bound.
+var errHistoryFull = errors.New("interp: the execution history is full")
 
 // Engine runs executions of one state machine definition. It is safe for
 // concurrent use; SendTask* calls reach the executions it started.
@@ -93,6 +106,8 @@ type Engine struct {
 	// histSize is the length of the last history, the first guess for the
 	// next one.
 	histSize atomic.Int64
+	// maxEvents bounds a history; 0 for none.
+	maxEvents int
 }
 
 // New returns an Engine for def. It fails for definitions the interpreter
@@ -121,6 +136,12 @@ func New(def *asl.StateMachine, opts Options) (*Engine, error) {
 		opts.MaxPayloadBytes = DefaultMaxPayloadBytes
 	}
 	e := &Engine{def: def, opts: opts, tokens: opts.Tokens, prog: compileProgram(def)}
+	switch {
+	case opts.MaxHistoryEvents > 0:
+		e.maxEvents = opts.MaxHistoryEvents
+	case opts.MaxHistoryEvents == 0 && !opts.Express:
+		e.maxEvents = DefaultMaxHistoryEvents
+	}
 	e.arn = "arn:aws:states:" + opts.Region + ":" + opts.AccountID + ":stateMachine:" + opts.StateMachineName
 	e.ctxStateMachine = map[string]any{"Id": e.arn, "Name": opts.StateMachineName}
 	e.execARNPrefix = "arn:aws:states:" + opts.Region + ":" + opts.AccountID + ":execution:" + opts.StateMachineName + ":"
@@ -340,11 +361,15 @@ func (e *Engine) prepare(ctx context.Context, input json.RawMessage, opts []Star
 		x.ownHist = history{clock: e.opts.Clock, discard: true}
 	}
 	x.hist = &x.ownHist
+	x.ownHist.limit = e.maxEvents
 	if ctx.Done() != nil {
 		ctx = context.WithoutCancel(ctx)
 	}
 	runCtx, cancel := context.WithCancelCause(ctx)
 	x.cancel = cancel
+	if x.ownHist.limit > 0 {
+		x.ownHist.onFull = func() { cancel(errHistoryFull) }
+	}
 	return x, runCtx, nil
 }
 
@@ -494,6 +519,10 @@ func (x *Execution) run(ctx context.Context) {
 	out, serr := th.runMachine(ctx, e.def, x.input)
 	ab := asAbort(context.Cause(ctx))
 	switch {
+	case context.Cause(ctx) == errHistoryFull:
+		x.result = Result{Status: StatusFailed, Error: asl.ErrorRuntime,
+			Cause: fmt.Sprintf("The execution reached the maximum number of history events (%d).", e.maxEvents)}
+		x.hist.add(th.prev, Event{Type: EventExecutionFailed, Error: x.result.Error, Cause: x.result.Cause})
 	case ab != nil:
 		x.result = Result{Status: StatusAborted, Error: ab.errName, Cause: ab.cause}
 		x.hist.add(th.prev, Event{Type: EventExecutionAborted, Error: ab.errName, Cause: ab.cause})

@@ -12,6 +12,15 @@ import (
 // it.
 type EventType string
 
+// ends reports whether the event ends an execution.
+func (t EventType) ends() bool {
+	switch t {
+	case EventExecutionSucceeded, EventExecutionFailed, EventExecutionAborted, EventExecutionTimedOut:
+		return true
+	}
+	return false
+}
+
 // History event types.
 const (
 	EventExecutionStarted      EventType = "ExecutionStarted"
@@ -131,6 +140,12 @@ type history struct {
 	chunkArr [6][]entry
 	// discard drops the events; they are numbered all the same.
 	discard bool
+	// limit, when positive, is the most events: once limit-1 are
+	// recorded, only an execution's end is; any other event is dropped
+	// and calls onFull (once), which ends the execution.
+	limit  int
+	onFull func()
+	full   bool
 }
 
 // Bounds of the size of a history's first chunk.
@@ -199,8 +214,18 @@ func (h *history) add(prev int64, ev Event) int64 {
 // It returns the event's id and time.
 func (h *history) record(prev int64, typ EventType, name string, more *Event, val any, lazy uint8) (int64, time.Time) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	at := h.clock.Now() // under the lock: ids and times grow together
+	if h.limit > 0 && h.n >= h.limit-1 && !typ.ends() {
+		first := !h.full
+		h.full = true
+		n := h.n
+		h.mu.Unlock()
+		if first && h.onFull != nil {
+			h.onFull()
+		}
+		return int64(n), at
+	}
+	defer h.mu.Unlock()
 	if h.discard {
 		h.n++
 		return int64(h.n), at
