@@ -350,17 +350,15 @@ func TestOrderingUnderFaults(t *testing.T) {
 		entities int
 		doomed   func(e, v int) bool
 		// waitTimeout is the Wait state's timeout in seconds (0: the
-		// default). The virtual clock is the runtime's: every retry
-		// interval of any execution moves it for all, so the retries of
-		// the doomed applies (up to a minute of backoff each) make the
-		// waits of unrelated chains time out within seconds of real time,
-		// and a waiter gives up after MaxWaitTimeouts of them although
-		// its predecessor progresses. A day per wait keeps that artifact
-		// out; the recovery of timed-out waits has tests of its own.
+		// default, 300). The virtual clock moves only at quiescence, so
+		// the retries of the doomed applies (up to a minute of backoff
+		// each) do not time out the waits of chains whose predecessor is
+		// still progressing (on a clock that moved at every sleep, 10 of
+		// 40 runs gave up a wait; they needed a day per wait).
 		waitTimeout int
 	}{
 		{name: "transient", entities: 200 * scale},
-		{name: "permanent", entities: 100 * scale, doomed: doomedVersion, waitTimeout: 86400},
+		{name: "permanent", entities: 100 * scale, doomed: doomedVersion},
 	} {
 		t.Run(mode.name, func(t *testing.T) {
 			entities := mode.entities

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/stepcqrs/stepcqrs/asl/interp"
 )
 
 // MaxStreamRetries is how often a failing stream batch is redelivered
@@ -31,12 +33,37 @@ type shard struct {
 	held       []events.DynamoDBEventRecord // reordered: delivered after later records
 	delivering bool
 	paused     bool
+	// vc is the runtime's virtual clock (nil on the real clock), held
+	// (release non-nil) while records are pending and the shard is not
+	// paused: the clock moves only when what the records start has
+	// started.
+	vc      *interp.VirtualClock
+	release func()
 }
 
 func newShard(rt *Runtime, table string, filter func(events.DynamoDBEventRecord) bool) *shard {
 	sh := &shard{rt: rt, table: table, filter: filter}
+	sh.vc, _ = rt.Clock.(*interp.VirtualClock)
 	sh.cond = sync.NewCond(&sh.mu)
 	return sh
+}
+
+// holdLocked holds the clock if records are pending; sh.mu is held.
+func (sh *shard) holdLocked() {
+	if sh.vc != nil && sh.release == nil && !sh.paused && (sh.delivering || len(sh.queue) > 0 || len(sh.held) > 0) {
+		sh.release = sh.vc.Hold()
+	}
+}
+
+// unholdLocked returns the clock's hold to release, outside sh.mu, when
+// nothing is pending or the shard is paused; sh.mu is held.
+func (sh *shard) unholdLocked(force bool) func() {
+	r := sh.release
+	if r == nil || !force && !sh.paused && (sh.delivering || len(sh.queue) > 0 || len(sh.held) > 0) {
+		return func() {}
+	}
+	sh.release = nil
+	return r
 }
 
 // add queues a record; it runs on the writer's goroutine.
@@ -46,6 +73,7 @@ func (sh *shard) add(rec events.DynamoDBEventRecord) {
 	}
 	sh.mu.Lock()
 	sh.queue = append(sh.queue, rec)
+	sh.holdLocked()
 	sh.mu.Unlock()
 	sh.cond.Signal()
 }
@@ -53,8 +81,11 @@ func (sh *shard) add(rec events.DynamoDBEventRecord) {
 func (sh *shard) pause(p bool) {
 	sh.mu.Lock()
 	sh.paused = p
+	sh.holdLocked()
+	release := sh.unholdLocked(false)
 	sh.cond.Broadcast()
 	sh.mu.Unlock()
+	release()
 }
 
 func (sh *shard) wake() {
@@ -73,6 +104,12 @@ func (sh *shard) busy() bool {
 func (sh *shard) run(ctx context.Context) {
 	rt := sh.rt
 	f := rt.opts.Faults
+	defer func() {
+		sh.mu.Lock()
+		release := sh.unholdLocked(true)
+		sh.mu.Unlock()
+		release()
+	}()
 	for {
 		sh.mu.Lock()
 		for (sh.paused || len(sh.queue) == 0 && len(sh.held) == 0) && ctx.Err() == nil {
@@ -119,7 +156,9 @@ func (sh *shard) run(ctx context.Context) {
 		}
 		sh.mu.Lock()
 		sh.delivering = false
+		release := sh.unholdLocked(false)
 		sh.mu.Unlock()
+		release()
 	}
 }
 

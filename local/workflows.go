@@ -87,7 +87,14 @@ func (w *Workflows) run(ctx context.Context, run *memory.Run) {
 	c := &w.rt.c
 	c.active.Add(1)
 	c.execStarted.Add(1)
-	x, err := eng.Start(ctx, e.Input, interp.WithName(e.Name))
+	// The end is recorded on the execution's goroutine before it stops
+	// counting on the virtual clock: the clock moves only once the record
+	// says how the execution ended.
+	started := make(chan struct{})
+	x, err := eng.Start(ctx, e.Input, interp.WithName(e.Name), interp.WithOnEnd(func(x *interp.Execution) {
+		<-started
+		w.record(run, x)
+	}))
 	if err != nil {
 		run.Fail(asl.ErrorRuntime, err.Error())
 		c.execFailed.Add(1)
@@ -97,33 +104,39 @@ func (w *Workflows) run(ctx context.Context, run *memory.Run) {
 	w.mu.Lock()
 	w.execs[e.ARN] = x
 	w.mu.Unlock()
+	close(started)
 	go func() {
-		defer c.active.Add(-1)
 		select {
 		case <-x.Done():
 		case <-run.Done():
 			ex := run.Execution()
 			_ = x.Stop(ex.Error, ex.Cause)
 		}
-		res, _ := x.Wait(context.Background())
-		// Transitions are StateEntered events; StatesEntered counts them
-		// without encoding the history.
-		c.transitions.Add(int64(len(x.StatesEntered())))
-		defer w.forgetOld(e.ARN, res.Status != interp.StatusSucceeded)
-		switch res.Status {
-		case interp.StatusSucceeded:
-			c.execSucceeded.Add(1)
-			if _, err := run.Succeed(res.Output); err != nil {
-				run.Fail(asl.ErrorDataLimitExceeded, err.Error())
-			}
-		case interp.StatusTimedOut:
-			c.execFailed.Add(1)
-			run.TimeOut(res.Error, res.Cause)
-		default:
-			c.execFailed.Add(1)
-			run.Fail(res.Error, res.Cause)
-		}
 	}()
+}
+
+// record records the end of x in run.
+func (w *Workflows) record(run *memory.Run, x *interp.Execution) {
+	c := &w.rt.c
+	defer c.active.Add(-1)
+	res := x.Status()
+	// Transitions are StateEntered events; StatesEntered counts them
+	// without encoding the history.
+	c.transitions.Add(int64(len(x.StatesEntered())))
+	defer w.forgetOld(run.Execution().ARN, res.Status != interp.StatusSucceeded)
+	switch res.Status {
+	case interp.StatusSucceeded:
+		c.execSucceeded.Add(1)
+		if _, err := run.Succeed(res.Output); err != nil {
+			run.Fail(asl.ErrorDataLimitExceeded, err.Error())
+		}
+	case interp.StatusTimedOut:
+		c.execFailed.Add(1)
+		run.TimeOut(res.Error, res.Cause)
+	default:
+		c.execFailed.Add(1)
+		run.Fail(res.Error, res.Cause)
+	}
 }
 
 func (w *Workflows) engineList() []*interp.Engine {

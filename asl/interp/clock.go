@@ -54,19 +54,45 @@ func (RealClock) WithTimeout(ctx context.Context, d time.Duration) (context.Cont
 // After implements Clock.
 func (RealClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
-// VirtualClock is a deterministic clock for tests: Sleep returns at once and
-// moves the clock forward, so Wait states, Retry intervals and timeouts cost
-// no real time. Timeouts set with WithTimeout are virtual deadlines: a Sleep
-// that would pass one ends at the deadline with context.DeadlineExceeded, and
-// the context is cancelled when the clock passes it. Advance moves the clock
-// by hand (for example to time out a task waiting for a callback).
+// VirtualClock is a deterministic clock for tests: Wait states, Retry
+// intervals and timeouts cost no real time. Timeouts set with WithTimeout
+// are virtual deadlines: the context is cancelled when the clock passes
+// them. Advance moves the clock by hand (for example to time out a task
+// waiting for a callback).
 //
-// A VirtualClock is safe for concurrent use. With concurrent sleepers the
-// clock moves to the latest wake-up time asked for.
+// The clock moves by itself only at quiescence. The threads of the
+// executions an Engine runs on it (the root, every Parallel branch and Map
+// iteration) are its participants. A participant's Sleep registers a
+// wake-up and blocks; while any participant is running (evaluating a state,
+// or in a Lambda or resource call), the clock stands still. When none is
+// and at least one Sleep is pending, the clock moves to the earliest
+// wake-up or deadline and fires it. So a Wait in one branch never fires
+// another branch's timeout while that branch is still working: time passes
+// as it would on AWS, where the other branch's work takes no virtual time.
+//
+// A participant waits for a Parallel's branches, a Map's iterations, a
+// callback token or a heartbeat without counting as running. Code that a
+// participant calls (a resource, a Lambda) and that blocks on anything
+// other than this clock — another execution, a channel fed by another
+// participant — must say so with Idle, or the clock, waiting for it,
+// never moves again. A Sleep with a context that belongs to no
+// participant (a test's own) also waits for quiescence; with no
+// participant at all it returns at once, having moved the clock.
+//
+// A VirtualClock is safe for concurrent use.
 type VirtualClock struct {
 	mu      sync.Mutex
 	now     time.Time
 	waiters []*virtualWaiter
+	// running counts the participants not waiting on the clock.
+	running int
+	// sleepers counts the Sleep calls not yet woken.
+	sleepers int
+	// waiting holds the sleeps and idle waits not yet woken: one whose
+	// context has ended is woken before the clock moves on.
+	waiting map[*idleWait]struct{}
+	// moving is set while a goroutine moves the clock at quiescence.
+	moving bool
 }
 
 type virtualWaiter struct {
@@ -75,10 +101,25 @@ type virtualWaiter struct {
 	done bool
 }
 
+// idleWait is a participant (or, for a sleep, any caller) waiting: when
+// it is woken, by its waker or because its context ended, the participant
+// counts as running again before anything else happens on the clock.
+type idleWait struct {
+	ctx         context.Context
+	participant bool
+	sleep       bool
+	woken       bool
+	ch          chan struct{} // sleeps: closed when woken
+}
+
 // NewVirtualClock returns a virtual clock set to start (UTC).
 func NewVirtualClock(start time.Time) *VirtualClock {
-	return &VirtualClock{now: start.UTC()}
+	return &VirtualClock{now: start.UTC(), waiting: map[*idleWait]struct{}{}}
 }
+
+// virtual returns c: an Engine finds the VirtualClock of a Clock that
+// embeds one.
+func (c *VirtualClock) virtual() *VirtualClock { return c }
 
 // Now implements Clock.
 func (c *VirtualClock) Now() time.Time {
@@ -91,31 +132,30 @@ func (c *VirtualClock) Now() time.Time {
 // falls due.
 func (c *VirtualClock) Advance(d time.Duration) {
 	c.mu.Lock()
-	c.advanceTo(c.now.Add(d))
+	c.fireDue(c.now.Add(d))
+	c.settle()
 }
 
 // AdvanceToNext moves the clock to the earliest pending timer or deadline
-// and fires it; it reports false when nothing is pending. An embedding
-// runtime calls it when it is otherwise idle, so that a task waiting for a
-// callback times out without real waiting.
+// and fires it; it reports false when nothing is pending, or when a
+// participant is running (it will move the clock itself if it sleeps). An
+// embedding runtime calls it when it is otherwise idle, so that a task
+// waiting for a callback times out without real waiting.
 func (c *VirtualClock) AdvanceToNext() bool {
 	c.mu.Lock()
-	var next time.Time
-	found := false
-	for _, w := range c.waiters {
-		if !w.done && (!found || w.at.Before(next)) {
-			next, found = w.at, true
-		}
-	}
-	if !found {
+	c.wakeEnded()
+	next, found := c.next()
+	if !found || c.running > 0 {
 		c.mu.Unlock()
 		return false
 	}
-	c.advanceTo(next)
+	c.fireDue(next)
+	c.settle()
 	return true
 }
 
-// Pending returns the number of timers and deadlines not yet due.
+// Pending returns the number of timers and deadlines not yet due (sleeps
+// included).
 func (c *VirtualClock) Pending() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -128,9 +168,22 @@ func (c *VirtualClock) Pending() int {
 	return n
 }
 
-// advanceTo moves the clock to t (if later) and fires due waiters. It must be
-// called with c.mu held and releases it.
-func (c *VirtualClock) advanceTo(t time.Time) {
+// next returns the time of the earliest pending waiter. c.mu is held.
+func (c *VirtualClock) next() (time.Time, bool) {
+	var next time.Time
+	found := false
+	for _, w := range c.waiters {
+		if !w.done && (!found || w.at.Before(next)) {
+			next, found = w.at, true
+		}
+	}
+	return next, found
+}
+
+// fireDue moves the clock to t (if later) and fires the waiters due, in
+// time order. It is called with c.mu held, releases it to fire, and
+// returns with it held again.
+func (c *VirtualClock) fireDue(t time.Time) {
 	if t.After(c.now) {
 		c.now = t
 	}
@@ -144,12 +197,100 @@ func (c *VirtualClock) advanceTo(t time.Time) {
 			kept = append(kept, w)
 		}
 	}
+	clear(c.waiters[len(kept):])
 	c.waiters = kept
 	c.mu.Unlock()
 	sort.SliceStable(due, func(i, j int) bool { return due[i].at.Before(due[j].at) })
 	for _, w := range due {
 		w.fire()
 	}
+	c.mu.Lock()
+}
+
+// settle moves the clock while it is quiescent: no participant running
+// and a sleep pending. Waits whose context has ended are woken first, so
+// that a cancelled branch or a timed-out task is running again before the
+// clock moves past its end. It is called with c.mu held and releases it.
+func (c *VirtualClock) settle() {
+	for !c.moving {
+		c.wakeEnded()
+		if c.running > 0 || c.sleepers == 0 {
+			break
+		}
+		next, found := c.next()
+		if !found {
+			break
+		}
+		c.moving = true
+		c.fireDue(next)
+		c.moving = false
+	}
+	c.mu.Unlock()
+}
+
+// wakeEnded wakes the waits whose context has ended. c.mu is held.
+func (c *VirtualClock) wakeEnded() {
+	for w := range c.waiting {
+		if w.ctx.Err() != nil {
+			c.wakeLocked(w)
+		}
+	}
+}
+
+// wakeLocked wakes w: its participant counts as running from now on.
+func (c *VirtualClock) wakeLocked(w *idleWait) {
+	if w.woken {
+		return
+	}
+	w.woken = true
+	delete(c.waiting, w)
+	if w.participant {
+		c.running++
+	}
+	if w.sleep {
+		c.sleepers--
+		close(w.ch)
+	}
+}
+
+// wake wakes w (a waker hands its turn to the waiting participant before it
+// signals it).
+func (c *VirtualClock) wake(w *idleWait) {
+	c.mu.Lock()
+	c.wakeLocked(w)
+	c.mu.Unlock()
+}
+
+// enter counts a new participant, before it starts running.
+func (c *VirtualClock) enter() {
+	c.mu.Lock()
+	c.running++
+	c.mu.Unlock()
+}
+
+// exit ends a participant; the clock may move.
+func (c *VirtualClock) exit() {
+	c.mu.Lock()
+	c.running--
+	c.settle()
+}
+
+// goIdle marks the participant of ctx as waiting without moving the clock;
+// the caller calls settle after it has released its own locks, then blocks,
+// then wakes the wait.
+func (c *VirtualClock) goIdle(ctx context.Context) *idleWait {
+	w := &idleWait{ctx: ctx, participant: true}
+	c.mu.Lock()
+	c.waiting[w] = struct{}{}
+	c.running--
+	c.mu.Unlock()
+	return w
+}
+
+// moveIfQuiescent moves the clock if nothing is running.
+func (c *VirtualClock) moveIfQuiescent() {
+	c.mu.Lock()
+	c.settle()
 }
 
 // schedule registers fire to run when the clock reaches at.
@@ -175,19 +316,82 @@ func (c *VirtualClock) cancel(w *virtualWaiter) {
 
 type virtualDeadlineKey struct{}
 
-// Sleep implements Clock.
+// participantKey marks the contexts of an execution's threads with their
+// clock.
+type participantKey struct{}
+
+// participantClock returns the virtual clock whose participant ctx belongs
+// to, or nil.
+func participantClock(ctx context.Context) *VirtualClock {
+	c, _ := ctx.Value(participantKey{}).(*VirtualClock)
+	return c
+}
+
+// Sleep implements Clock: it returns once the clock has reached the
+// wake-up time, which happens at quiescence (see VirtualClock). A deadline
+// of ctx set by WithTimeout that comes first ends the sleep with
+// context.DeadlineExceeded.
 func (c *VirtualClock) Sleep(ctx context.Context, d time.Duration) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if d <= 0 {
+		return nil
+	}
+	s := &idleWait{ctx: ctx, participant: participantClock(ctx) == c, sleep: true, ch: make(chan struct{})}
 	c.mu.Lock()
-	wake := c.now.Add(d)
-	if dl, ok := ctx.Value(virtualDeadlineKey{}).(time.Time); ok && dl.Before(wake) {
-		c.advanceTo(dl)
+	w := &virtualWaiter{at: c.now.Add(d), fire: func() { c.wake(s) }}
+	c.waiters = append(c.waiters, w)
+	c.waiting[s] = struct{}{}
+	c.sleepers++
+	if s.participant {
+		c.running--
+	}
+	c.settle()
+	select {
+	case <-s.ch:
+	case <-ctx.Done():
+	}
+	c.mu.Lock()
+	c.wakeLocked(s)
+	w.done = true
+	now := c.now
+	c.mu.Unlock()
+	if ctx.Err() == nil {
+		return nil
+	}
+	if dl, ok := ctx.Value(virtualDeadlineKey{}).(time.Time); ok && !now.Before(dl) {
 		return context.DeadlineExceeded
 	}
-	c.advanceTo(wake)
 	return ctx.Err()
+}
+
+// Hold counts the caller as a running participant until release is
+// called (once; later calls do nothing). An embedding runtime holds the
+// clock while work it will hand to executions is pending — stream records
+// not delivered yet — so that the clock does not move past a timeout that
+// work would have met. Take the hold on the goroutine that makes the work
+// pending, and release it after that work has started what it starts.
+func (c *VirtualClock) Hold() (release func()) {
+	c.enter()
+	var once sync.Once
+	return func() { once.Do(c.exit) }
+}
+
+// Idle tells the clock that the participant ctx belongs to (a resource or
+// Lambda call of an execution run on a VirtualClock gets such a context)
+// waits for something other than the clock: another execution, a message
+// another participant sends. The clock may then move at quiescence. Call
+// the returned resume when the wait is over, before doing anything else.
+// With another context, or another clock, Idle does nothing.
+func Idle(ctx context.Context) (resume func()) {
+	c := participantClock(ctx)
+	if c == nil {
+		return func() {}
+	}
+	w := c.goIdle(ctx)
+	c.moveIfQuiescent()
+	return func() { c.wake(w) }
 }
 
 // WithTimeout implements Clock.

@@ -31,7 +31,14 @@
 // ResultWriter); Parallel; Wait; TimeoutSeconds and HeartbeatSeconds;
 // .waitForTaskToken with SendTaskSuccess/Failure/Heartbeat; StopExecution
 // (Execution.Stop); the 256 KiB payload limit; execution histories with the
-// event types of Step Functions.
+// event types of Step Functions, and their quota of 25,000 events
+// (Options.MaxHistoryEvents).
+//
+// On a VirtualClock the threads of executions (the root, Parallel branches,
+// Map iterations) are the clock's participants, and the clock moves at
+// quiescence only: a Wait or a retry interval in one branch never fires a
+// timeout of another branch that is still working. Code a task calls that
+// blocks on something other than the clock says so with Idle.
 //
 // Task resources: a bare Lambda function ARN (the result is the function's
 // payload) and arn:aws:states:::lambda:invoke (the result is the Invoke

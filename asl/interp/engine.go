@@ -108,6 +108,9 @@ type Engine struct {
 	histSize atomic.Int64
 	// maxEvents bounds a history; 0 for none.
 	maxEvents int
+	// vc is opts.Clock when it is a *VirtualClock (or a type that embeds
+	// one), whose participants the execution threads are; nil otherwise.
+	vc *VirtualClock
 }
 
 // New returns an Engine for def. It fails for definitions the interpreter
@@ -136,6 +139,9 @@ func New(def *asl.StateMachine, opts Options) (*Engine, error) {
 		opts.MaxPayloadBytes = DefaultMaxPayloadBytes
 	}
 	e := &Engine{def: def, opts: opts, tokens: opts.Tokens, prog: compileProgram(def)}
+	if v, ok := opts.Clock.(interface{ virtual() *VirtualClock }); ok {
+		e.vc = v.virtual()
+	}
 	switch {
 	case opts.MaxHistoryEvents > 0:
 		e.maxEvents = opts.MaxHistoryEvents
@@ -253,7 +259,10 @@ func (e *Engine) randInt(n int64) int64 {
 // StartOption configures one execution.
 type StartOption func(*startConfig)
 
-type startConfig struct{ name string }
+type startConfig struct {
+	name  string
+	onEnd func(*Execution)
+}
 
 // startOptions applies opts.
 func startOptions(opts []StartOption) startConfig {
@@ -270,6 +279,12 @@ func startOptions(opts []StartOption) startConfig {
 
 // WithName sets the execution name (default: a UUID).
 func WithName(name string) StartOption { return func(c *startConfig) { c.name = name } }
+
+// WithOnEnd calls f on the execution's goroutine once it has ended (Done
+// is closed, Wait returns at once), before the execution stops counting as
+// a participant of a virtual clock: what f records about the end happens
+// before the clock can move.
+func WithOnEnd(f func(*Execution)) StartOption { return func(c *startConfig) { c.onEnd = f } }
 
 // Result is the outcome of an execution.
 type Result struct {
@@ -300,6 +315,10 @@ type Execution struct {
 	cancel context.CancelCauseFunc
 	done   chan struct{}
 	result Result
+	// participant: the root thread counts as a participant of the engine's
+	// virtual clock, until the execution has ended.
+	participant bool
+	onEnd       func(*Execution)
 }
 
 // abortError is the cancellation cause of a stopped execution.
@@ -321,7 +340,7 @@ func asAbort(err error) *abortError {
 // Start starts an execution with the given JSON input (empty means {}) and
 // returns at once; Wait gives the result.
 func (e *Engine) Start(ctx context.Context, input json.RawMessage, opts ...StartOption) (*Execution, error) {
-	x, runCtx, err := e.prepare(ctx, input, opts, true)
+	x, runCtx, err := e.prepare(ctx, input, opts, true, false)
 	if err != nil {
 		return nil, err
 	}
@@ -330,7 +349,12 @@ func (e *Engine) Start(ctx context.Context, input json.RawMessage, opts ...Start
 }
 
 // prepare makes an execution ready to run.
-func (e *Engine) prepare(ctx context.Context, input json.RawMessage, opts []StartOption, keepHistory bool) (*Execution, context.Context, error) {
+//
+// On a virtual clock the execution's root thread is a participant of the
+// clock from here until it ends. An execution run inline (on the calling
+// goroutine) by a participant of the same clock takes that participant's
+// turn instead: the caller cannot run while it does.
+func (e *Engine) prepare(ctx context.Context, input json.RawMessage, opts []StartOption, keepHistory, inline bool) (*Execution, context.Context, error) {
 	cfg := startOptions(opts)
 	if cfg.name == "" {
 		cfg.name = e.newID()
@@ -350,6 +374,7 @@ func (e *Engine) prepare(ctx context.Context, input json.RawMessage, opts []Star
 	}
 	x := &Execution{
 		eng:   e,
+		onEnd: cfg.onEnd,
 		name:  cfg.name,
 		input: in,
 		start: e.opts.Clock.Now(),
@@ -370,6 +395,13 @@ func (e *Engine) prepare(ctx context.Context, input json.RawMessage, opts []Star
 	if x.ownHist.limit > 0 {
 		x.ownHist.onFull = func() { cancel(errHistoryFull) }
 	}
+	if e.vc != nil {
+		if !inline || participantClock(ctx) != e.vc {
+			e.vc.enter()
+			x.participant = true
+		}
+		runCtx = context.WithValue(runCtx, participantKey{}, e.vc)
+	}
 	return x, runCtx, nil
 }
 
@@ -379,11 +411,12 @@ func (e *Engine) prepare(ctx context.Context, input json.RawMessage, opts []Star
 // Run keeps no history, which no one could read: use Start or Execute for
 // one.
 func (e *Engine) Run(ctx context.Context, input json.RawMessage, opts ...StartOption) (Result, error) {
-	x, runCtx, err := e.prepare(ctx, input, opts, false)
+	inline := ctx.Done() == nil
+	x, runCtx, err := e.prepare(ctx, input, opts, false, inline)
 	if err != nil {
 		return Result{}, err
 	}
-	if ctx.Done() == nil {
+	if inline {
 		x.run(runCtx)
 		return x.result, nil
 	}
@@ -397,7 +430,7 @@ func (e *Engine) Run(ctx context.Context, input json.RawMessage, opts ...StartOp
 // and Execute returns it with that error. Execute saves the goroutine
 // handoffs of Start and Wait, which matter for short executions.
 func (e *Engine) Execute(ctx context.Context, input json.RawMessage, opts ...StartOption) (*Execution, error) {
-	x, runCtx, err := e.prepare(ctx, input, opts, true)
+	x, runCtx, err := e.prepare(ctx, input, opts, true, true)
 	if err != nil {
 		return nil, err
 	}
@@ -440,8 +473,17 @@ func (x *Execution) ARN() string { return x.eng.execARNPrefix + x.name }
 // Name returns the execution name.
 func (x *Execution) Name() string { return x.name }
 
-// Wait blocks until the execution ends or ctx is done.
+// Wait blocks until the execution ends or ctx is done. A participant of
+// the engine's virtual clock (code an execution calls) waits idle: see
+// Idle.
 func (x *Execution) Wait(ctx context.Context) (Result, error) {
+	select {
+	case <-x.done:
+		return x.result, nil
+	default:
+	}
+	resume := Idle(ctx)
+	defer resume()
 	select {
 	case <-x.done:
 		return x.result, nil
@@ -493,6 +535,12 @@ func (x *Execution) StatesEntered() []string { return x.hist.statesEntered() }
 
 // run executes the state machine and records the result.
 func (x *Execution) run(ctx context.Context) {
+	if x.participant {
+		defer x.eng.vc.exit() // after done is closed: a waiter resumes first
+	}
+	if x.onEnd != nil {
+		defer x.onEnd(x)
+	}
 	defer close(x.done)
 	defer func() {
 		// An interpreter bug must not take the host process down: the

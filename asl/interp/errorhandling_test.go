@@ -27,8 +27,8 @@ func newSignalClock() signalClock {
 	return signalClock{VirtualClock: NewVirtualClock(epoch), afters: make(chan time.Duration, 16)}
 }
 
-// awaitTimer waits until x registers a timer with After and returns its
-// duration; it fails the test if x ends first.
+// awaitTimer waits until x registers a timer (a WithTimeout) and returns
+// its duration; it fails the test if x ends first.
 func (c signalClock) awaitTimer(t *testing.T, x *Execution) time.Duration {
 	t.Helper()
 	select {
@@ -40,11 +40,11 @@ func (c signalClock) awaitTimer(t *testing.T, x *Execution) time.Duration {
 	}
 }
 
-// After implements Clock.
-func (c signalClock) After(d time.Duration) <-chan time.Time {
-	ch := c.VirtualClock.After(d)
+// WithTimeout implements Clock.
+func (c signalClock) WithTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	ctx, cancel := c.VirtualClock.WithTimeout(ctx, d)
 	c.afters <- d
-	return ch
+	return ctx, cancel
 }
 
 // attemptLog is a Resource that fails every call with the error it is given
@@ -337,6 +337,9 @@ func TestHeartbeatOfCallbackTask(t *testing.T) {
 		t.Fatal(err)
 	}
 	tok := <-tokens
+	if d := clock.awaitTimer(t, x); d != 30*time.Second {
+		t.Fatalf("task timer %v, want 30s", d)
+	}
 	// Three times: 8 s pass, a heartbeat restarts the 10 s interval. The
 	// task lives 24 s, past the 10 s HeartbeatSeconds.
 	for i := 0; i < 3; i++ {
@@ -369,6 +372,7 @@ func TestHeartbeatOfCallbackTask(t *testing.T) {
 		t.Fatal(err)
 	}
 	tok = <-tokens
+	clock.awaitTimer(t, x) // TimeoutSeconds
 	for i := 0; i < 3; i++ {
 		clock.awaitTimer(t, x)
 		clock.Advance(8 * time.Second)

@@ -337,8 +337,8 @@ func (sr *stateRun) iterate(ctx context.Context, proc *asl.StateMachine, inputs 
 		mu       sync.Mutex
 		failures int
 		firstErr *StatesError
-		wg       sync.WaitGroup
 	)
+	j := join{vc: sr.th.x.eng.vc}
 	stop := func() bool {
 		mu.Lock()
 		defer mu.Unlock()
@@ -360,7 +360,9 @@ func (sr *stateRun) iterate(ctx context.Context, proc *asl.StateMachine, inputs 
 			switch {
 			case serr == nil:
 				child.event(Event{Type: EventMapIterationSucceeded, Index: i})
-			case serr == canceledError:
+			case serr == canceledError || ctx.Err() != nil:
+				// Stopped from outside: a failing sibling, the
+				// execution's timeout or its stop.
 				child.event(Event{Type: EventMapIterationAborted, Index: i})
 			default:
 				child.event(Event{Type: EventMapIterationFailed, Index: i})
@@ -386,17 +388,18 @@ func (sr *stateRun) iterate(ctx context.Context, proc *asl.StateMachine, inputs 
 		}
 		results[i] = out
 	}
-	sem := make(chan struct{}, max(limit, 1))
 	for i := range inputs {
 		if ictx.Err() != nil || stop() {
 			break
 		}
-		select {
-		case sem <- struct{}{}:
-		case <-ictx.Done():
-		}
-		if ictx.Err() != nil || stop() {
-			break
+		if limit > 1 {
+			if !j.acquire(ictx, limit) {
+				break
+			}
+			if ictx.Err() != nil || stop() {
+				j.done()
+				break
+			}
 		}
 		var child *thread
 		if cfg.distributed {
@@ -409,17 +412,11 @@ func (sr *stateRun) iterate(ctx context.Context, proc *asl.StateMachine, inputs 
 		if limit == 1 {
 			// One at a time: the iteration runs on this goroutine.
 			one(i, child)
-			<-sem
 			continue
 		}
-		wg.Add(1)
-		workers.goWork(func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			one(i, child)
-		})
+		j.goChild(func() { one(i, child) })
 	}
-	wg.Wait()
+	j.waitAll()
 	return results, failed, failures, firstErr
 }
 

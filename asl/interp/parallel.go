@@ -21,13 +21,12 @@ func (sr *stateRun) runParallel(ctx context.Context, eff any) (any, *StatesError
 	var (
 		mu       sync.Mutex
 		firstErr *StatesError
-		wg       sync.WaitGroup
 	)
+	j := join{vc: sr.th.x.eng.vc}
 	for i, b := range st.Branches {
 		child := sr.th.child(nil)
-		wg.Add(1)
-		workers.goWork(func() {
-			defer wg.Done()
+		j.acquire(context.Background(), len(st.Branches))
+		j.goChild(func() {
 			out, serr := child.safeRunMachine(bctx, b, input)
 			mu.Lock()
 			defer mu.Unlock()
@@ -41,7 +40,7 @@ func (sr *stateRun) runParallel(ctx context.Context, eff any) (any, *StatesError
 			results[i] = out
 		})
 	}
-	wg.Wait()
+	j.waitAll()
 	if firstErr == nil && ctx.Err() != nil {
 		firstErr = ctxError(ctx)
 	}

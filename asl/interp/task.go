@@ -62,6 +62,36 @@ const (
 type tokenWaiter struct {
 	result    chan tokenResult
 	heartbeat chan struct{}
+
+	// On a virtual clock the waiting task is idle; a SendTask* call wakes
+	// it (hands it a turn) before it signals it.
+	mu     sync.Mutex
+	vc     *VirtualClock
+	idleOf *idleWait
+}
+
+// idle marks the waiting task idle unless a call is already pending, and
+// lets the clock move.
+func (w *tokenWaiter) idle(ctx context.Context) {
+	w.mu.Lock()
+	if len(w.result) == 0 && len(w.heartbeat) == 0 {
+		w.idleOf = w.vc.goIdle(ctx)
+	}
+	w.mu.Unlock()
+	w.vc.moveIfQuiescent()
+}
+
+// wake ends the task's idle wait, if any.
+func (w *tokenWaiter) wake() {
+	if w.vc == nil {
+		return
+	}
+	w.mu.Lock()
+	if w.idleOf != nil {
+		w.vc.wake(w.idleOf)
+		w.idleOf = nil
+	}
+	w.mu.Unlock()
 }
 
 type tokenResult struct {
@@ -116,6 +146,7 @@ func (t *TaskTokens) SendTaskHeartbeat(token string) error {
 	if !ok {
 		return ErrUnknownToken
 	}
+	w.wake()
 	select {
 	case w.heartbeat <- struct{}{}:
 	default:
@@ -133,6 +164,7 @@ func (t *TaskTokens) complete(token string, r tokenResult) error {
 	if !ok {
 		return ErrUnknownToken
 	}
+	w.wake()
 	w.result <- r
 	return nil
 }
@@ -399,7 +431,7 @@ func (sr *stateRun) runTask(ctx context.Context, eff any) (any, *StatesError) {
 	}
 	var w *tokenWaiter
 	if wait {
-		w = &tokenWaiter{result: make(chan tokenResult, 1), heartbeat: make(chan struct{}, 1)}
+		w = &tokenWaiter{result: make(chan tokenResult, 1), heartbeat: make(chan struct{}, 1), vc: e.vc}
 		e.tokens.register(sr.taskToken, w)
 		defer e.tokens.forget(sr.taskToken)
 	}
@@ -498,23 +530,35 @@ func (sr *stateRun) taskArguments(eff any) (any, *StatesError) {
 func (sr *stateRun) awaitToken(ctx context.Context, w *tokenWaiter, heartbeat time.Duration) (any, error) {
 	clock := sr.th.x.eng.opts.Clock
 	for {
-		var hb <-chan time.Time
+		hctx, cancel := ctx, context.CancelFunc(func() {})
 		if heartbeat > 0 {
-			hb = clock.After(heartbeat)
+			hctx, cancel = clock.WithTimeout(ctx, heartbeat)
 		}
+		if w.vc != nil {
+			w.idle(hctx)
+		}
+		var r tokenResult
+		got, beat := false, false
 		select {
-		case r := <-w.result:
-			if r.err != nil {
-				return nil, r.err
-			}
-			return r.output, nil
+		case r = <-w.result:
+			got = true
 		case <-w.heartbeat:
-			continue
-		case <-hb:
-			return nil, &StatesError{Name: asl.ErrorHeartbeatTimeout, HasName: true}
-		case <-ctx.Done():
-			return nil, ctx.Err()
+			beat = true
+		case <-hctx.Done():
 		}
+		w.wake()
+		cancel()
+		switch {
+		case beat:
+			continue
+		case !got && ctx.Err() != nil:
+			return nil, ctx.Err()
+		case !got:
+			return nil, &StatesError{Name: asl.ErrorHeartbeatTimeout, HasName: true}
+		case r.err != nil:
+			return nil, r.err
+		}
+		return r.output, nil
 	}
 }
 

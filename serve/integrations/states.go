@@ -89,7 +89,11 @@ func (st *statesIntegration) start(ctx context.Context, req *interp.TaskRequest)
 		b, _ := json.Marshal(out)
 		return sdkMetadata(out, "application/x-amz-json-1.0", len(b), st.b.Now()), nil
 	}
+	// The task waits for another execution: on a virtual clock, it must
+	// not hold the clock still meanwhile.
+	resume := interp.Idle(ctx)
 	ex, err := st.wait(ctx, arn)
+	resume()
 	if err != nil {
 		if ctx.Err() != nil {
 			if s, ok := st.b.Workflows.(ExecutionStopper); ok {
