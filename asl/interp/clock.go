@@ -97,7 +97,8 @@ type VirtualClock struct {
 
 type virtualWaiter struct {
 	at   time.Time
-	fire func()
+	fire func()    // what to do when due, or:
+	wake *idleWait // the sleep to wake when due
 	done bool
 }
 
@@ -202,7 +203,11 @@ func (c *VirtualClock) fireDue(t time.Time) {
 	c.mu.Unlock()
 	sort.SliceStable(due, func(i, j int) bool { return due[i].at.Before(due[j].at) })
 	for _, w := range due {
-		w.fire()
+		if w.wake != nil {
+			c.wake(w.wake)
+		} else {
+			w.fire()
+		}
 	}
 	c.mu.Lock()
 }
@@ -279,12 +284,19 @@ func (c *VirtualClock) exit() {
 // the caller calls settle after it has released its own locks, then blocks,
 // then wakes the wait.
 func (c *VirtualClock) goIdle(ctx context.Context) *idleWait {
-	w := &idleWait{ctx: ctx, participant: true}
+	w := new(idleWait)
+	c.goIdleAs(w, ctx)
+	return w
+}
+
+// goIdleAs is goIdle with the caller's idleWait, which must not be
+// waiting already.
+func (c *VirtualClock) goIdleAs(w *idleWait, ctx context.Context) {
+	*w = idleWait{ctx: ctx, participant: true}
 	c.mu.Lock()
 	c.waiting[w] = struct{}{}
 	c.running--
 	c.mu.Unlock()
-	return w
 }
 
 // moveIfQuiescent moves the clock if nothing is running.
@@ -338,9 +350,14 @@ func (c *VirtualClock) Sleep(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return nil
 	}
-	s := &idleWait{ctx: ctx, participant: participantClock(ctx) == c, sleep: true, ch: make(chan struct{})}
+	// One allocation for the sleep and its timer.
+	sl := &struct {
+		s idleWait
+		w virtualWaiter
+	}{s: idleWait{ctx: ctx, participant: participantClock(ctx) == c, sleep: true, ch: make(chan struct{})}}
+	s, w := &sl.s, &sl.w
 	c.mu.Lock()
-	w := &virtualWaiter{at: c.now.Add(d), fire: func() { c.wake(s) }}
+	w.at, w.wake = c.now.Add(d), s
 	c.waiters = append(c.waiters, w)
 	c.waiting[s] = struct{}{}
 	c.sleepers++

@@ -15,10 +15,12 @@ type join struct {
 	vc     *VirtualClock // nil: no clock bookkeeping
 	mu     sync.Mutex
 	active int
-	// wait is non-nil while the parent waits: the channel to close and,
-	// on a virtual clock, the parent's idle wait to wake.
-	wait   chan struct{}
-	idleOf *idleWait
+	// waiting is set while the parent waits: a child that ends then
+	// sends on wake (made once, buffered) and, on a virtual clock, wakes
+	// the parent's idle wait idle.
+	waiting bool
+	wakeCh  chan struct{}
+	idle    idleWait
 }
 
 // acquire waits until fewer than limit children are running and counts a
@@ -49,27 +51,29 @@ func (j *join) waitAll() {
 
 // block waits, with j.mu held, until a child ends or ctx does; it returns
 // with j.mu held and reports whether ctx is still going, or returns with
-// j.mu released and false.
+// j.mu released and false. The caller checks its condition again: a wake
+// may be stale.
 func (j *join) block(ctx context.Context) bool {
-	ch := make(chan struct{})
-	j.wait = ch
+	if j.wakeCh == nil {
+		j.wakeCh = make(chan struct{}, 1)
+	}
+	j.waiting = true
 	if j.vc != nil {
-		j.idleOf = j.vc.goIdle(ctx)
+		j.vc.goIdleAs(&j.idle, ctx)
 	}
 	j.mu.Unlock()
 	if j.vc != nil {
 		j.vc.moveIfQuiescent()
 	}
 	select {
-	case <-ch:
+	case <-j.wakeCh:
 	case <-ctx.Done():
 	}
 	j.mu.Lock()
-	if j.idleOf != nil {
-		j.vc.wake(j.idleOf)
-		j.idleOf = nil
+	if j.vc != nil {
+		j.vc.wake(&j.idle)
 	}
-	j.wait = nil
+	j.waiting = false
 	if ctx.Err() != nil {
 		j.mu.Unlock()
 		return false
@@ -77,25 +81,20 @@ func (j *join) block(ctx context.Context) bool {
 	return true
 }
 
-// goChild runs f on a worker as a child; acquire has counted it.
-func (j *join) goChild(f func()) {
-	workers.goWork(func() {
-		defer j.done()
-		f()
-	})
-}
-
 // done ends a child: it wakes the waiting parent, then leaves the clock.
+// A child started with acquire calls it once, at its end.
 func (j *join) done() {
 	j.mu.Lock()
 	j.active--
-	if j.wait != nil {
-		if j.idleOf != nil {
-			j.vc.wake(j.idleOf)
-			j.idleOf = nil
+	if j.waiting {
+		if j.vc != nil {
+			j.vc.wake(&j.idle)
 		}
-		close(j.wait)
-		j.wait = nil
+		j.waiting = false
+		select {
+		case j.wakeCh <- struct{}{}:
+		default:
+		}
 	}
 	j.mu.Unlock()
 	if j.vc != nil {

@@ -414,7 +414,10 @@ func (sr *stateRun) iterate(ctx context.Context, proc *asl.StateMachine, inputs 
 			one(i, child)
 			continue
 		}
-		j.goChild(func() { one(i, child) })
+		workers.goWork(func() {
+			defer j.done()
+			one(i, child)
+		})
 	}
 	j.waitAll()
 	return results, failed, failures, firstErr

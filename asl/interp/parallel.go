@@ -26,7 +26,8 @@ func (sr *stateRun) runParallel(ctx context.Context, eff any) (any, *StatesError
 	for i, b := range st.Branches {
 		child := sr.th.child(nil)
 		j.acquire(context.Background(), len(st.Branches))
-		j.goChild(func() {
+		workers.goWork(func() {
+			defer j.done()
 			out, serr := child.safeRunMachine(bctx, b, input)
 			mu.Lock()
 			defer mu.Unlock()
