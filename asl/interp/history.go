@@ -120,11 +120,11 @@ const (
 type entry struct {
 	typ  EventType
 	name string
-	prev int64
-	at   time.Time
 	val  any
-	lazy uint8
 	more *Event
+	at   int64 // Unix nanoseconds, UTC: years 1678 to 2262
+	prev int32 // an event id: a history holds far fewer than 2^31 events
+	lazy uint8
 }
 
 // history is the append-only event log of one execution. Events are kept
@@ -230,7 +230,7 @@ func (h *history) record(prev int64, typ EventType, name string, more *Event, va
 		h.n++
 		return int64(h.n), at
 	}
-	*h.slot() = entry{typ: typ, name: name, prev: prev, at: at, val: val, lazy: lazy, more: more}
+	*h.slot() = entry{typ: typ, name: name, prev: int32(prev), at: at.UnixNano(), val: val, lazy: lazy, more: more}
 	return int64(h.n), at
 }
 
@@ -253,7 +253,7 @@ func (e *entry) event(id int64) Event {
 	if e.more != nil {
 		ev = *e.more
 	}
-	ev.ID, ev.PreviousEventID, ev.Timestamp, ev.Type, ev.StateName = id, e.prev, e.at, e.typ, e.name
+	ev.ID, ev.PreviousEventID, ev.Timestamp, ev.Type, ev.StateName = id, int64(e.prev), time.Unix(0, e.at).UTC(), e.typ, e.name
 	return ev
 }
 
