@@ -87,10 +87,12 @@ var stateEventTypes = func() (out [8]struct {
 
 // Event is one entry of an execution history.
 type Event struct {
-	ID              int64     `json:"id"`
-	PreviousEventID int64     `json:"previousEventId"`
-	Timestamp       time.Time `json:"timestamp"`
-	Type            EventType `json:"type"`
+	ID              int64 `json:"id"`
+	PreviousEventID int64 `json:"previousEventId"`
+	// Timestamp is the event's time on the engine's clock, in UTC, kept
+	// to the nanosecond between the years 1678 and 2262.
+	Timestamp time.Time `json:"timestamp"`
+	Type      EventType `json:"type"`
 	// StateName is set on StateEntered/StateExited events.
 	StateName string `json:"stateName,omitempty"`
 	// Input and Output are JSON texts, set where the event carries them.
