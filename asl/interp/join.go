@@ -16,8 +16,8 @@ type join struct {
 	mu     sync.Mutex
 	active int
 	// waiting is set while the parent waits: a child that ends then
-	// sends on wake (made once, buffered) and, on a virtual clock, wakes
-	// the parent's idle wait idle.
+	// sends on wakeCh (made once, buffered) and, on a virtual clock, wakes
+	// the parent's idle wait.
 	waiting bool
 	wakeCh  chan struct{}
 	idle    idleWait
