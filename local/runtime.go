@@ -92,6 +92,7 @@ type Options struct {
 	Config core.Config
 	// Modules are the CQRS modules (tables {prefix}{module}-command, -data,
 	// -history are created, the command table with a NEW_IMAGE stream).
+	// A runtime of tasks alone (Options.Tasks) may have none.
 	Modules []string
 	// Registry holds the modules' data-sync handlers (nil: none).
 	Registry *command.Registry
@@ -316,8 +317,8 @@ type Runtime struct {
 // services, the dispatcher with the command flow's routes, the command state
 // machine, and one stream poller per command table. Close stops it.
 func New(ctx context.Context, opts Options) (*Runtime, error) {
-	if len(opts.Modules) == 0 {
-		return nil, &core.ValidationError{Problems: []string{"local: Options.Modules is empty"}}
+	if len(opts.Modules) == 0 && opts.Tasks == nil {
+		return nil, &core.ValidationError{Problems: []string{"local: Options.Modules is empty (and there are no Options.Tasks)"}}
 	}
 	cfg := opts.Config
 	if cfg.Env == "" && cfg.AppName == "" && cfg.TablePrefix == "" {
@@ -433,7 +434,7 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 	}
 	rt.startTasks(runCtx)
 	rt.startImports(runCtx)
-	if every := rt.sweepInterval(); every > 0 {
+	if every := rt.sweepInterval(); every > 0 && len(rt.Services) > 0 {
 		rt.every(runCtx, every, rt.sweepNow)
 	}
 	if vc, ok := clock.(*interp.VirtualClock); ok && opts.AutoAdvanceClock {
@@ -469,15 +470,17 @@ func (rt *Runtime) build() error {
 		return fmt.Errorf("local: %w", err)
 	}
 	rt.Services = svcs
-	steps, err := command.Steps(command.StepsOptions{
-		Services: svcs, Workflows: rt.Workflows, StateMachineARN: cfg.CommandStateMachineARN,
-		OnRejected: rt.countRejected, Logger: log,
-	})
-	if err != nil {
-		return fmt.Errorf("local: %w", err)
-	}
 	router := eventfactory.NewRouter(eventfactory.Config{Logger: log})
-	steps(router)
+	if len(svcs) > 0 { // none in a runtime of tasks alone
+		steps, err := command.Steps(command.StepsOptions{
+			Services: svcs, Workflows: rt.Workflows, StateMachineARN: cfg.CommandStateMachineARN,
+			OnRejected: rt.countRejected, Logger: log,
+		})
+		if err != nil {
+			return fmt.Errorf("local: %w", err)
+		}
+		steps(router)
+	}
 	for _, reg := range opts.Routes {
 		if reg != nil {
 			reg(router)
@@ -504,6 +507,9 @@ func keepPublished(n int) int {
 // Sweep runs command.Sweep over the runtime's modules now (see
 // Options.SweepInterval for the periodic one).
 func (rt *Runtime) Sweep(ctx context.Context) (command.SweepResult, error) {
+	if len(rt.Services) == 0 {
+		return command.SweepResult{}, fmt.Errorf("local: no CQRS module to sweep: %w", core.ErrNotFound)
+	}
 	res, err := command.Sweep(ctx, command.StepsOptions{
 		Services: rt.Services, Workflows: rt.Workflows, StateMachineARN: rt.Config.CommandStateMachineARN, Logger: rt.log,
 	}, command.SweepOptions{OlderThan: rt.opts.SweepOlderThan, Now: rt.Clock.Now})
