@@ -163,7 +163,9 @@ func (p *poller) run(ctx context.Context) {
 			p.waitForMessages(ctx)
 			continue
 		}
+		release := rt.holdClock() // the clock waits for the batch's handler
 		p.deliver(ctx, msgs)
+		release()
 		p.setDelivering(false)
 	}
 }
@@ -298,8 +300,10 @@ func (rt *Runtime) onTopicMessage(_ context.Context, m memory.Published) {
 	}
 	rt.c.topicInflight.Add(1)
 	rt.asyncWG.Add(1)
+	release := rt.holdClock() // taken by the publisher: the clock waits for the delivery
 	go func() {
 		defer rt.asyncWG.Done()
+		defer release()
 		defer rt.c.topicInflight.Add(-1)
 		rt.deliverNotification(rt.runCtx, m)
 	}()

@@ -48,6 +48,17 @@ func newShard(rt *Runtime, table string, filter func(events.DynamoDBEventRecord)
 	return sh
 }
 
+// holdClock holds the runtime's virtual clock (see
+// interp.VirtualClock.Hold) until release is called; on the real clock it
+// does nothing. The runtime holds it while work it has taken on is not
+// done: stream records, a received queue batch, an SNS delivery.
+func (rt *Runtime) holdClock() (release func()) {
+	if vc, ok := rt.Clock.(*interp.VirtualClock); ok {
+		return vc.Hold()
+	}
+	return func() {}
+}
+
 // holdLocked holds the clock if records are pending; sh.mu is held.
 func (sh *shard) holdLocked() {
 	if sh.vc != nil && sh.release == nil && !sh.paused && (sh.delivering || len(sh.queue) > 0 || len(sh.held) > 0) {
