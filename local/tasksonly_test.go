@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"testing"
-	"time"
 
 	"github.com/stepcqrs/stepcqrs/core"
 	"github.com/stepcqrs/stepcqrs/local"
@@ -28,11 +27,7 @@ func TestTasksOnlyRuntime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := rt.WaitIdle(wctx); err != nil {
-		t.Fatal(err)
-	}
+	idle(t, rt)
 	d, err := rt.Tasks().Get(ctx, tk.Key(), task.PageRequest{})
 	if err != nil || d.Task.Status != task.StatusCompleted || string(d.Task.Result) != `{"N":42}` {
 		t.Fatalf("task %+v %v", d.Task, err)
