@@ -84,6 +84,11 @@ type VirtualClock struct {
 	mu      sync.Mutex
 	now     time.Time
 	waiters []*virtualWaiter
+	// stopped counts the waiters in waiters stopped before they were due
+	// (a task's timeout when the task ended first); past half of them,
+	// they are dropped, so that a clock that seldom moves does not keep
+	// them all.
+	stopped int
 	// running counts the participants not waiting on the clock.
 	running int
 	// sleepers counts the Sleep calls not yet woken.
@@ -199,7 +204,7 @@ func (c *VirtualClock) fireDue(t time.Time) {
 		}
 	}
 	clear(c.waiters[len(kept):])
-	c.waiters = kept
+	c.waiters, c.stopped = kept, 0
 	c.mu.Unlock()
 	sort.SliceStable(due, func(i, j int) bool { return due[i].at.Before(due[j].at) })
 	for _, w := range due {
@@ -322,8 +327,26 @@ func (c *VirtualClock) schedule(at time.Time, fire func()) *virtualWaiter {
 
 func (c *VirtualClock) cancel(w *virtualWaiter) {
 	c.mu.Lock()
-	w.done = true
+	c.stopLocked(w)
 	c.mu.Unlock()
+}
+
+// stopLocked stops w if it is not done yet; c.mu is held.
+func (c *VirtualClock) stopLocked(w *virtualWaiter) {
+	if w.done {
+		return
+	}
+	w.done = true
+	if c.stopped++; c.stopped > 64 && c.stopped > len(c.waiters)/2 {
+		kept := c.waiters[:0]
+		for _, w := range c.waiters {
+			if !w.done {
+				kept = append(kept, w)
+			}
+		}
+		clear(c.waiters[len(kept):])
+		c.waiters, c.stopped = kept, 0
+	}
 }
 
 type virtualDeadlineKey struct{}
@@ -371,7 +394,7 @@ func (c *VirtualClock) Sleep(ctx context.Context, d time.Duration) error {
 	}
 	c.mu.Lock()
 	c.wakeLocked(s)
-	w.done = true
+	c.stopLocked(w)
 	now := c.now
 	c.mu.Unlock()
 	if ctx.Err() == nil {

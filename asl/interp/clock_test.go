@@ -1,6 +1,7 @@
 package interp
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -42,5 +43,31 @@ func TestVirtualClockAtFunc(t *testing.T) {
 	c.AfterFunc(0, func() { now = true })
 	if !now {
 		t.Fatal("AfterFunc(0) did not run at once")
+	}
+}
+
+// TestVirtualClockDropsStoppedTimers: timers stopped before they are due
+// (a task's timeout when the task ended first) do not pile up on a clock
+// that does not move.
+func TestVirtualClockDropsStoppedTimers(t *testing.T) {
+	c := NewVirtualClock(epoch)
+	_, keep := c.WithTimeout(context.Background(), time.Hour) // one that stays
+	defer keep()
+	for range 10000 {
+		_, cancel := c.WithTimeout(context.Background(), time.Minute)
+		cancel()
+	}
+	c.mu.Lock()
+	n := len(c.waiters)
+	c.mu.Unlock()
+	if n > 200 {
+		t.Errorf("%d timers kept after 10000 stopped, want at most 200", n)
+	}
+	if p := c.Pending(); p != 1 {
+		t.Errorf("Pending() = %d, want 1", p)
+	}
+	c.Advance(2 * time.Hour)
+	if p := c.Pending(); p != 0 {
+		t.Errorf("Pending() after the hour = %d, want 0", p)
 	}
 }
