@@ -238,6 +238,14 @@ func (c *VirtualClock) settle() {
 	c.mu.Unlock()
 }
 
+// addWaiting registers w as waiting; c.mu is held.
+func (c *VirtualClock) addWaiting(w *idleWait) {
+	if c.waiting == nil {
+		c.waiting = map[*idleWait]struct{}{}
+	}
+	c.waiting[w] = struct{}{}
+}
+
 // wakeEnded wakes the waits whose context has ended. c.mu is held.
 func (c *VirtualClock) wakeEnded() {
 	for w := range c.waiting {
@@ -299,7 +307,7 @@ func (c *VirtualClock) goIdle(ctx context.Context) *idleWait {
 func (c *VirtualClock) goIdleAs(w *idleWait, ctx context.Context) {
 	*w = idleWait{ctx: ctx, participant: true}
 	c.mu.Lock()
-	c.waiting[w] = struct{}{}
+	c.addWaiting(w)
 	c.running--
 	c.mu.Unlock()
 }
@@ -382,7 +390,7 @@ func (c *VirtualClock) Sleep(ctx context.Context, d time.Duration) error {
 	c.mu.Lock()
 	w.at, w.wake = c.now.Add(d), s
 	c.waiters = append(c.waiters, w)
-	c.waiting[s] = struct{}{}
+	c.addWaiting(s)
 	c.sleepers++
 	if s.participant {
 		c.running--
