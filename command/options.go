@@ -2,7 +2,6 @@ package command
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -126,20 +125,12 @@ type Options struct {
 func (o Options) Validate() error {
 	var p []string
 	if err := o.Config.Validate(); err != nil {
-		var ve *core.ValidationError
-		if errors.As(err, &ve) {
-			p = append(p, ve.Problems...)
-		} else {
-			p = append(p, err.Error())
-		}
+		p = append(p, core.Problems(err)...)
 	}
 	if o.Module == "" {
 		p = append(p, "Module is empty")
 	} else if err := o.Config.ValidateModule(o.Module); err != nil {
-		var ve *core.ValidationError
-		if errors.As(err, &ve) {
-			p = append(p, ve.Problems...)
-		}
+		p = append(p, core.Problems(err)...)
 	}
 	if o.Store == nil {
 		p = append(p, "Store is nil")
@@ -186,12 +177,7 @@ func NewServices(base Options, reg *Registry, modules ...string) (map[string]*Se
 		o.Handlers = reg.handlers[m]
 		s, err := New(o)
 		if err != nil {
-			var ve *core.ValidationError
-			if errors.As(err, &ve) {
-				p = append(p, ve.Problems...)
-			} else {
-				p = append(p, err.Error())
-			}
+			p = append(p, core.Problems(err)...)
 			continue
 		}
 		out[m] = s

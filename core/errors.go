@@ -138,6 +138,20 @@ func (e *ValidationError) Error() string {
 // Unwrap returns ErrValidation.
 func (e *ValidationError) Unwrap() error { return ErrValidation }
 
+// Problems returns the problems err reports, for a Validate that gathers
+// those of its parts: a *ValidationError's own, or err's text for any
+// other error; none for nil.
+func Problems(err error) []string {
+	if err == nil {
+		return nil
+	}
+	var ve *ValidationError
+	if errors.As(err, &ve) {
+		return ve.Problems
+	}
+	return []string{err.Error()}
+}
+
 // KeyError: a key part is unusable. It matches ErrInvalidKey.
 type KeyError struct {
 	Part   string // which part: "pk", "sk", "type", "tenantCode", "code", …

@@ -3,8 +3,10 @@ package core_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -218,4 +220,24 @@ func FuzzAttributesJSONRoundTrip(f *testing.F) {
 			t.Fatalf("%s: %#v != %#v", js, in, out)
 		}
 	})
+}
+
+func TestProblems(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want []string
+	}{
+		{"nil", nil, nil},
+		{"validation error", &core.ValidationError{Problems: []string{"a", "b"}}, []string{"a", "b"}},
+		{"wrapped validation error", fmt.Errorf("module x: %w", &core.ValidationError{Problems: []string{"c"}}), []string{"c"}},
+		{"other error", errors.New("boom"), []string{"boom"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := core.Problems(tt.err); !slices.Equal(got, tt.want) {
+				t.Errorf("Problems = %q, want %q", got, tt.want)
+			}
+		})
+	}
 }

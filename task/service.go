@@ -135,20 +135,14 @@ func New(opts Options) (*Service, error) {
 		p = append(p, "Store is nil")
 	}
 	if err := opts.Registry.Validate(); err != nil {
-		var ve *core.ValidationError
-		if errors.As(err, &ve) {
-			p = append(p, ve.Problems...)
-		}
+		p = append(p, core.Problems(err)...)
 	}
 	if err := opts.Config.Validate(); err != nil {
 		p = append(p, err.Error())
 	}
 	set, err := opts.Settings.withDefaults()
 	if err != nil {
-		var ve *core.ValidationError
-		if errors.As(err, &ve) {
-			p = append(p, ve.Problems...)
-		}
+		p = append(p, core.Problems(err)...)
 	}
 	if len(p) > 0 {
 		for i := range p {

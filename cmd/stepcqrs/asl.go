@@ -241,56 +241,44 @@ deployed to Step Functions.`,
 
 // exportTaskCmd prints the task state machine.
 func exportTaskCmd() *cobra.Command {
-	var (
-		fn, out string
-		express bool
-	)
-	c := &cobra.Command{
-		Use:   "task [--function-arn ARN] [--express] [--out FILE]",
-		Short: "print the task state machine definition",
-		Long: `Print the task state machine definition (validated JSON), as deployed
-to Step Functions: a fan-out's sub-tasks under a Map with the task type's
+	return exportDistributedCmd("task", "the task state machine",
+		`a fan-out's sub-tasks under a Map with the task type's
 concurrency bound, inline up to 1000 sub-tasks and as a distributed Map
 over a manifest beyond.`,
-		Args: exactArgs(),
-		RunE: func(c *cobra.Command, _ []string) error {
-			opts := task.StateMachineOptions{FunctionARN: fn}
-			if express {
-				opts.DistributedExecutionType = asl.ExecutionExpress
-			}
-			def, err := task.StateMachineJSON(opts)
-			if err != nil {
-				return err
-			}
-			return writeDefinition(c, def, out)
-		},
-	}
-	f := c.Flags()
-	f.StringVar(&fn, "function-arn", DefaultFunctionARN, "the service's Lambda function (name or `ARN`) every task invokes; the default is a DefinitionSubstitutions placeholder")
-	f.BoolVar(&express, "express", false, "run the distributed Map's child executions as EXPRESS workflows (default STANDARD)")
-	f.StringVar(&out, "out", "", "write the definition to `FILE` instead of the standard output (\"-\")")
-	return c
+		func(fn string, child string) ([]byte, error) {
+			return task.StateMachineJSON(task.StateMachineOptions{FunctionARN: fn, DistributedExecutionType: child})
+		})
 }
 
 // exportImportCmd prints the CSV import state machine.
 func exportImportCmd() *cobra.Command {
+	return exportDistributedCmd("import", "the CSV import state machine",
+		`one Distributed Map per file of a job, reading
+the CSV from the bucket in batches of rows.`,
+		func(fn string, child string) ([]byte, error) {
+			return importcsv.StateMachineJSON(importcsv.StateMachineOptions{FunctionARN: fn, DistributedExecutionType: child})
+		})
+}
+
+// exportDistributedCmd is an export command of a state machine with a
+// distributed Map: build makes its definition for a function and the
+// child executions' type ("" for the default, STANDARD).
+func exportDistributedCmd(name, what, about string, build func(fn string, child string) ([]byte, error)) *cobra.Command {
 	var (
 		fn, out string
 		express bool
 	)
 	c := &cobra.Command{
-		Use:   "import [--function-arn ARN] [--express] [--out FILE]",
-		Short: "print the CSV import state machine definition",
-		Long: `Print the CSV import state machine definition (validated JSON), as
-deployed to Step Functions: one Distributed Map per file of a job, reading
-the CSV from the bucket in batches of rows.`,
-		Args: exactArgs(),
+		Use:   name + " [--function-arn ARN] [--express] [--out FILE]",
+		Short: "print " + what + " definition",
+		Long:  "Print " + what + " definition (validated JSON), as\ndeployed to Step Functions: " + about,
+		Args:  exactArgs(),
 		RunE: func(c *cobra.Command, _ []string) error {
-			opts := importcsv.StateMachineOptions{FunctionARN: fn}
+			var child string
 			if express {
-				opts.DistributedExecutionType = asl.ExecutionExpress
+				child = asl.ExecutionExpress
 			}
-			def, err := importcsv.StateMachineJSON(opts)
+			def, err := build(fn, child)
 			if err != nil {
 				return err
 			}
