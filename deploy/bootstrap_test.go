@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -17,7 +16,6 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -36,83 +34,21 @@ import (
 	"github.com/stepcqrs/stepcqrs/task"
 )
 
-// RIEBinary is the AWS Lambda Runtime Interface Emulator, installed by
-// .ci/run.
-const RIEBinary = "aws-lambda-rie"
-
-// lookRIE finds the emulator, or skips (fails under
-// STEPCQRS_REQUIRE_ENDPOINT=1) when it is not installed.
-func lookRIE(t *testing.T) string {
-	t.Helper()
-	p, err := exec.LookPath(RIEBinary)
-	if err == nil {
-		return p
-	}
-	if gp, gerr := exec.Command("go", "env", "GOPATH").Output(); gerr == nil {
-		cand := filepath.Join(strings.TrimSpace(string(gp)), "bin", RIEBinary)
-		if _, serr := os.Stat(cand); serr == nil {
-			return cand
-		}
-	}
-	msg := "the AWS Lambda Runtime Interface Emulator is not installed: go install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@" + rieVersion + " (.ci/run does)"
-	if v := os.Getenv(endpointtest.EnvRequire); v == "1" || strings.EqualFold(v, "true") {
-		t.Fatal(msg + "; " + endpointtest.EnvRequire + " is set")
-	}
-	t.Skip(msg)
-	return ""
-}
-
-// rieVersion is the pseudo-version the module proxy serves (.ci/run
-// installs the same).
-const rieVersion = "v0.0.0-20261030222936-bef5c4ba774d"
-
-// freeAddr returns a loopback address with a port the kernel picked.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
-}
-
-// emulator is aws-lambda-rie running the bootstrap.
-type emulator struct {
-	url  string
-	logs *lockedBuffer
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+// emulator is the bootstrap running under aws-lambda-rie.
+type emulator struct{ *endpointtest.Emulator }
 
 // invoke sends one invocation (the emulator serves one at a time) and
 // returns the function's response body.
 func (e *emulator) invoke(t *testing.T, payload []byte) json.RawMessage {
 	t.Helper()
-	resp, err := http.Post(e.url+"/2015-03-31/functions/function/invocations", "application/json", bytes.NewReader(payload))
+	resp, err := http.Post(e.URL+"/2015-03-31/functions/function/invocations", "application/json", bytes.NewReader(payload))
 	if err != nil {
-		t.Fatalf("invoke: %v\nlogs:\n%s", err, e.logs.String())
+		t.Fatalf("invoke: %v\nlogs:\n%s", err, e.Logs())
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("invoke: HTTP %d %s (%v)\nlogs:\n%s", resp.StatusCode, b, err, e.logs.String())
+		t.Fatalf("invoke: HTTP %d %s (%v)\nlogs:\n%s", resp.StatusCode, b, err, e.Logs())
 	}
 	return b
 }
@@ -165,7 +101,7 @@ func mustJSON(t *testing.T, v any) []byte {
 // routing needs it), the sweep events of the template's schedules and the
 // Step Functions payloads of every command step.
 func TestBootstrapUnderRuntimeEmulator(t *testing.T) {
-	rie := lookRIE(t)
+	rie := endpointtest.LookRIE(t)
 	cfg := endpointtest.Config(t)
 	endpoint := endpointtest.Endpoint(t)
 	ctx := context.Background()
@@ -206,9 +142,6 @@ func TestBootstrapUnderRuntimeEmulator(t *testing.T) {
 		runtime.GOARCH, float64(pkg.BootstrapBytes)/1e6, float64(pkg.ZipBytes)/1e6, pkg.BuildTime.Round(time.Millisecond))
 
 	// The emulator, on loopback ports of its own.
-	addr, apiAddr := freeAddr(t), freeAddr(t)
-	cmd := exec.Command(rie, "--runtime-interface-emulator-address", addr, "--runtime-api-address", apiAddr, pkg.Bootstrap)
-	cmd.Dir = dir
 	var env []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "AWS_") && !strings.HasPrefix(kv, "STEPCQRS_") {
@@ -221,34 +154,9 @@ func TestBootstrapUnderRuntimeEmulator(t *testing.T) {
 	env = append(env, "AWS_ENDPOINT_URL="+endpoint, "AWS_REGION=us-east-1",
 		"AWS_ACCESS_KEY_ID="+bootstrapKey, "AWS_SECRET_ACCESS_KEY=test", "AWS_LAMBDA_FUNCTION_NAME=orders",
 		"AWS_LAMBDA_FUNCTION_TIMEOUT=60", "LOG_LEVEL=warn")
-	cmd.Env = env
-	logs := &lockedBuffer{}
-	cmd.Stdout, cmd.Stderr = logs, logs
 	recording := startRecording(t, endpoint)
 	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("emulator and bootstrap logs:\n%s", logs.String())
-		}
-	})
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		// A bare TCP connection, no request: the emulator takes one
-		// request at a time.
-		if conn, err := net.Dial("tcp", addr); err == nil {
-			conn.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("emulator did not listen on %s:\n%s", addr, logs.String())
-		}
-		time.Sleep(5 * time.Millisecond) // waiting for another process to bind a port
-	}
-	rt := &emulator{url: "http://" + addr, logs: logs}
+	rt := emulator{endpointtest.StartEmulator(t, rie, pkg.Bootstrap, dir, env)}
 
 	// 1. Cold start: the command sweep, as the template's rule sends it.
 	sweep := func(source, detailType string) []byte {

@@ -1,17 +1,14 @@
 package serve_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -30,63 +27,9 @@ import (
 
 func TestMain(m *testing.M) { endpointtest.Main(m) }
 
-// rieBinary is the AWS Lambda Runtime Interface Emulator.
-const rieBinary = "aws-lambda-rie"
-
-// lookRIE finds the emulator on PATH or in $(go env GOPATH)/bin, or skips
-// (fails under STEPCQRS_REQUIRE_ENDPOINT=1) without it.
-func lookRIE(t *testing.T) string {
-	t.Helper()
-	if p, err := exec.LookPath(rieBinary); err == nil {
-		return p
-	}
-	if gp, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
-		cand := filepath.Join(strings.TrimSpace(string(gp)), "bin", rieBinary)
-		if _, err := os.Stat(cand); err == nil {
-			return cand
-		}
-	}
-	msg := "the AWS Lambda Runtime Interface Emulator (aws-lambda-rie) is not on PATH nor in $(go env GOPATH)/bin: " +
-		"go install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d"
-	if v := os.Getenv(endpointtest.EnvRequire); v == "1" || strings.EqualFold(v, "true") {
-		t.Fatal(msg + "; " + endpointtest.EnvRequire + " is set")
-	}
-	t.Skip(msg)
-	return ""
-}
-
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// freeAddr returns a loopback address with a port the kernel picked.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // startEmulator builds examples/orders as a Lambda bootstrap and runs it
-// under the emulator with env; it returns the emulator's endpoint.
-func startEmulator(t *testing.T, rie string, env []string) (string, *syncBuffer) {
+// under the emulator with env.
+func startEmulator(t *testing.T, rie string, env []string) *endpointtest.Emulator {
 	t.Helper()
 	dir := t.TempDir()
 	bootstrap := filepath.Join(dir, "bootstrap")
@@ -96,34 +39,7 @@ func startEmulator(t *testing.T, rie string, env []string) (string, *syncBuffer)
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building examples/orders: %v\n%s", err, out)
 	}
-	addr, apiAddr := freeAddr(t), freeAddr(t)
-	cmd := exec.Command(rie, "--runtime-interface-emulator-address", addr, "--runtime-api-address", apiAddr, bootstrap)
-	cmd.Dir = dir
-	cmd.Env = env
-	logs := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("emulator and bootstrap logs:\n%s", logs.String())
-		}
-	})
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		// A bare connection: the emulator takes one request at a time.
-		if conn, err := net.Dial("tcp", addr); err == nil {
-			conn.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the emulator did not listen on %s:\n%s", addr, logs.String())
-		}
-		time.Sleep(5 * time.Millisecond) // waiting for another process to bind its port
-	}
-	return "http://" + addr, logs
+	return endpointtest.StartEmulator(t, rie, bootstrap, dir, env)
 }
 
 // TestServeEndToEnd runs the orders service as it is deployed: its real
@@ -135,7 +51,7 @@ func startEmulator(t *testing.T, rie string, env []string) (string, *syncBuffer)
 // server (AWS_ENDPOINT_URL_SFN), whose steps invoke the bootstrap again;
 // every command must finish, with its data-sync handler run.
 func TestServeEndToEnd(t *testing.T) {
-	rie := lookRIE(t)
+	rie := endpointtest.LookRIE(t)
 	cfg := endpointtest.Config(t)
 	moto := endpointtest.Endpoint(t)
 	ctx := context.Background()
@@ -190,8 +106,8 @@ func TestServeEndToEnd(t *testing.T) {
 		// per-service variable sends to the server.
 		"AWS_ENDPOINT_URL="+moto, "AWS_ENDPOINT_URL_SFN="+srv.URL, "AWS_REGION=us-east-1",
 		"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_LAMBDA_FUNCTION_NAME=orders", "LOG_LEVEL=warn")
-	emulator, logs := startEmulator(t, rie, env)
-	srv.Functions.Add("orders", &serve.HTTPFunction{Endpoint: emulator, Name: "function"}, 1)
+	emulator := startEmulator(t, rie, env)
+	srv.Functions.Add("orders", &serve.HTTPFunction{Endpoint: emulator.URL, Name: "function"}, 1)
 
 	maps, err := serve.StartMappings(ctx, serve.MappingOptions{
 		Lambda:  srv.Functions,
@@ -274,7 +190,7 @@ func TestServeEndToEnd(t *testing.T) {
 				t.Errorf("%s v%d: status %q", p.key.SK, p.version, s)
 			}
 		}
-		t.Fatalf("%d of %d commands did not finish\nbootstrap logs:\n%s", len(cmds)-finished, len(cmds), logs.String())
+		t.Fatalf("%d of %d commands did not finish\nbootstrap logs:\n%s", len(cmds)-finished, len(cmds), emulator.Logs())
 	}
 	// The data rows hold the last versions, and every execution of the
 	// command state machine succeeded on the server.

@@ -100,7 +100,12 @@ func External() bool { return os.Getenv(EnvEndpoint) != "" }
 
 func unavailable(t testing.TB, why string) {
 	t.Helper()
-	msg := "no AWS-compatible endpoint: " + why + " (set AWS_ENDPOINT_URL or install moto: pip install 'moto[server]')"
+	skipOrFail(t, "no AWS-compatible endpoint: "+why+" (set AWS_ENDPOINT_URL or install moto: pip install 'moto[server]')")
+}
+
+// skipOrFail skips the test with msg, or fails it when EnvRequire is set.
+func skipOrFail(t testing.TB, msg string) {
+	t.Helper()
 	if v := os.Getenv(EnvRequire); v == "1" || strings.EqualFold(v, "true") {
 		t.Fatal(msg + "; " + EnvRequire + " is set")
 	}
