@@ -44,6 +44,7 @@ import (
 
 	"github.com/stepcqrs/stepcqrs/command"
 	"github.com/stepcqrs/stepcqrs/core"
+	"github.com/stepcqrs/stepcqrs/core/coretest"
 	"github.com/stepcqrs/stepcqrs/core/awsadapter"
 	"github.com/stepcqrs/stepcqrs/eventfactory"
 	"github.com/stepcqrs/stepcqrs/localstack"
@@ -161,73 +162,10 @@ func (d *awsDB) queryCounts() (queries, continued int) {
 	return d.queries, d.continued
 }
 
-// recordingWorkflows stands in for Step Functions on the stream route and
-// the resume path: it records StartExecution and SendTaskSuccess, with
-// Step Functions' idempotency for a running standard execution (same name
-// and input: same ARN, no new execution; same name, other input:
-// ExecutionAlreadyExists).
-type recordingWorkflows struct {
-	mu      sync.Mutex
-	starts  int               // StartExecution calls
-	inputs  map[string]string // execution name -> input
-	order   []string          // execution names, in start order
-	resumed []string          // tokens sent SendTaskSuccess
-}
-
-func (w *recordingWorkflows) StartExecution(_ context.Context, sm, name string, input json.RawMessage) (string, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.starts++
-	if w.inputs == nil {
-		w.inputs = map[string]string{}
-	}
-	if old, ok := w.inputs[name]; ok && old != string(input) {
-		return "", fmt.Errorf("execution %s: %w", name, core.ErrExecutionExists)
-	} else if !ok {
-		w.inputs[name] = string(input)
-		w.order = append(w.order, name)
-	}
-	return awsadapter.ExecutionARN(sm, name), nil
-}
-
-func (w *recordingWorkflows) DescribeExecution(_ context.Context, arn string) (core.Execution, error) {
-	return core.Execution{}, &core.NotFoundError{Kind: "execution", Name: arn}
-}
-
-// SendTaskSuccess accepts a token once, as Step Functions does: a used
-// token gives core.ErrTaskTokenInvalid, which the steps treat as harmless.
-func (w *recordingWorkflows) SendTaskSuccess(_ context.Context, token string, _ json.RawMessage) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	for _, used := range w.resumed {
-		if used == token {
-			return fmt.Errorf("token %s: %w", token, core.ErrTaskTokenInvalid)
-		}
-	}
-	w.resumed = append(w.resumed, token)
-	return nil
-}
-
-func (w *recordingWorkflows) SendTaskFailure(context.Context, string, string, string) error {
-	return errors.New("recordingWorkflows: SendTaskFailure not expected")
-}
-
-func (w *recordingWorkflows) SendTaskHeartbeat(context.Context, string) error {
-	return errors.New("recordingWorkflows: SendTaskHeartbeat not expected")
-}
-
-func (w *recordingWorkflows) snapshot() (starts int, names []string, resumed []string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.starts, append([]string(nil), w.order...), append([]string(nil), w.resumed...)
-}
-
 // execInput returns the recorded input of the execution named name.
-func (w *recordingWorkflows) execInput(t testing.TB, name string) command.ExecutionInput {
+func execInput(t testing.TB, w *coretest.RecordingWorkflows, name string) command.ExecutionInput {
 	t.Helper()
-	w.mu.Lock()
-	raw, ok := w.inputs[name]
-	w.mu.Unlock()
+	raw, ok := w.Input(name)
 	if !ok {
 		t.Fatalf("no execution %s was started", name)
 	}
@@ -251,7 +189,7 @@ type awsEnv struct {
 	objects *awsadapter.ObjectStore
 	queue   *awsadapter.Queue // the notification queue's adapter
 	svc     *command.Service
-	wf      *recordingWorkflows
+	wf      *coretest.RecordingWorkflows
 	disp    *eventfactory.Dispatcher
 	machine string          // command state machine ARN
 	seen    map[string]bool // stream records delivered already
@@ -303,7 +241,7 @@ func newAWSEnv(t *testing.T, tweak func(*core.Config), dbOpts ...func(*dynamodb.
 		raw:     awsadapter.NewItemStore(client),
 		objects: awsadapter.NewObjectStore(awsadapter.NewS3Client(cfg, awsadapter.S3PathStyle(cfg))),
 		queue:   awsadapter.NewQueue(sqs.NewFromConfig(cfg)),
-		wf:      &recordingWorkflows{},
+		wf:      &coretest.RecordingWorkflows{AcceptTokens: true},
 		machine: conf.CommandStateMachineARN,
 		seen:    map[string]bool{},
 	}
@@ -432,7 +370,7 @@ func (e *awsEnv) step(t testing.TB, state string, in command.StepInput, token st
 // the input the stream route gave that execution.
 func (e *awsEnv) applyStep(t testing.TB, cmd core.Key) command.ApplyStepResult {
 	t.Helper()
-	in := e.wf.execInput(t, command.ExecutionName(awsModule, cmd.PK, cmd.SK))
+	in := execInput(t, e.wf, command.ExecutionName(awsModule, cmd.PK, cmd.SK))
 	out, err := e.step(t, command.StateApply, command.StepInput{ExecutionInput: in}, "")
 	if err != nil {
 		t.Fatalf("Apply step of %s: %v", cmd.SK, err)
@@ -647,7 +585,7 @@ func TestAWSStreamToApply(t *testing.T) {
 	if len(recs) != 3 {
 		t.Fatalf("%d INSERT records, want one per command", len(recs))
 	}
-	starts, names, _ := e.wf.snapshot()
+	starts, names, _ := e.wf.Snapshot()
 	if starts != 3 || len(names) != 3 {
 		t.Fatalf("%d StartExecution calls, %d executions; want 3 and 3", starts, len(names))
 	}
@@ -656,7 +594,7 @@ func TestAWSStreamToApply(t *testing.T) {
 		if names[i] != want {
 			t.Fatalf("execution %d named %s, want %s", i, names[i], want)
 		}
-		if in := e.wf.execInput(t, want); in != (command.ExecutionInput{Module: awsModule, PK: c.PK, SK: c.SK}) {
+		if in := execInput(t, e.wf, want); in != (command.ExecutionInput{Module: awsModule, PK: c.PK, SK: c.SK}) {
 			t.Fatalf("execution input %+v", in)
 		}
 	}
@@ -723,7 +661,7 @@ func TestAWSStreamToApply(t *testing.T) {
 	// Redelivery: the same INSERT records again start no new execution
 	// (same names and inputs), and a redelivered apply writes nothing.
 	e.deliver(t, recs)
-	if starts, names, _ := e.wf.snapshot(); starts != 6 || len(names) != 3 {
+	if starts, names, _ := e.wf.Snapshot(); starts != 6 || len(names) != 3 {
 		t.Fatalf("after redelivery: %d StartExecution calls, %d executions; want 6 and 3", starts, len(names))
 	}
 	for _, c := range cmds {
@@ -789,7 +727,7 @@ func TestAWSOutOfOrder(t *testing.T) {
 	if r.Outcome != command.OutcomeWait || r.Next != command.NextWait {
 		t.Fatalf("v2 before v1: %+v", r)
 	}
-	in := e.wf.execInput(t, command.ExecutionName(awsModule, c2.PK, c2.SK))
+	in := execInput(t, e.wf, command.ExecutionName(awsModule, c2.PK, c2.SK))
 	out, err := e.step(t, command.StateWait, command.StepInput{ExecutionInput: in}, "token-v2")
 	if err != nil {
 		t.Fatalf("Wait step: %v", err)
@@ -808,7 +746,7 @@ func TestAWSOutOfOrder(t *testing.T) {
 	if r.Outcome != command.OutcomeApplied || r.Next != command.NextDone || r.Resumed != 1 {
 		t.Fatalf("v1: %+v", r)
 	}
-	if _, _, resumed := e.wf.snapshot(); !reflect.DeepEqual(resumed, []string{"token-v2"}) {
+	if _, _, resumed := e.wf.Snapshot(); !reflect.DeepEqual(resumed, []string{"token-v2"}) {
 		t.Fatalf("v1 resumed %v, want [token-v2]", resumed)
 	}
 	r = e.applyStep(t, c2.Key())
@@ -943,14 +881,14 @@ func TestAWSConditionalStatus(t *testing.T) {
 	if r := e.applyStep(t, c3.Key()); r.Next != command.NextWait {
 		t.Fatalf("v3 first: %+v", r)
 	}
-	in3 := e.wf.execInput(t, command.ExecutionName(awsModule, c3.PK, c3.SK))
+	in3 := execInput(t, e.wf, command.ExecutionName(awsModule, c3.PK, c3.SK))
 	if out, err := e.step(t, command.StateWait, command.StepInput{ExecutionInput: in3}, "token-v3"); err != nil || out.(command.StepResult).Resume {
 		t.Fatalf("Wait step of v3: %#v, %v", out, err)
 	}
 
 	// v2 fails (a Catch led to MarkFailed): status failed, with the error,
 	// and its waiting successor v3 is resumed.
-	in2 := e.wf.execInput(t, command.ExecutionName(awsModule, c2.PK, c2.SK))
+	in2 := execInput(t, e.wf, command.ExecutionName(awsModule, c2.PK, c2.SK))
 	if _, err := e.step(t, command.StateMarkFailed, command.StepInput{ExecutionInput: in2, Error: &eventfactory.SFNError{Error: "States.TaskFailed", Cause: "boom"}}, ""); err != nil {
 		t.Fatalf("MarkFailed: %v", err)
 	}
@@ -958,7 +896,7 @@ func TestAWSConditionalStatus(t *testing.T) {
 	if row.Status != core.StatusFailed || !strings.Contains(row.Error, "boom") {
 		t.Fatalf("failed row: status %q error %q", row.Status, row.Error)
 	}
-	if _, _, resumed := e.wf.snapshot(); !reflect.DeepEqual(resumed, []string{"token-v3"}) {
+	if _, _, resumed := e.wf.Snapshot(); !reflect.DeepEqual(resumed, []string{"token-v3"}) {
 		t.Fatalf("MarkFailed of v2 resumed %v, want [token-v3]", resumed)
 	}
 	if r := e.applyStep(t, c2.Key()); r.Outcome != command.OutcomeFailed || r.Next != command.NextFailed {
@@ -979,7 +917,7 @@ func TestAWSConditionalStatus(t *testing.T) {
 	if r := e.applyStep(t, c1.Key()); r.Outcome != command.OutcomeApplied || r.Resumed != 1 {
 		t.Fatalf("v1: %+v", r)
 	}
-	if _, _, resumed := e.wf.snapshot(); !reflect.DeepEqual(resumed, []string{"token-v3", "token-v3b"}) {
+	if _, _, resumed := e.wf.Snapshot(); !reflect.DeepEqual(resumed, []string{"token-v3", "token-v3b"}) {
 		t.Fatalf("resumed %v, want [token-v3 token-v3b]", resumed)
 	}
 	if r := e.applyStep(t, c3.Key()); r.Outcome != command.OutcomeApplied {

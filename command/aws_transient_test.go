@@ -67,7 +67,7 @@ func TestAWSTransientStepErrors(t *testing.T) {
 	k := awsKey(t, "outage")
 	c1 := e.publish(t, command.Input{PK: k.PK, SK: k.SK, Name: "v1", Attributes: core.Attributes{"n": 1}})
 	e.deliverNew(t)
-	in := e.wf.execInput(t, command.ExecutionName(awsModule, c1.PK, c1.SK))
+	in := execInput(t, e.wf, command.ExecutionName(awsModule, c1.PK, c1.SK))
 
 	o.set(true)
 	for range 3 { // Step Functions' retries during the outage
@@ -131,7 +131,7 @@ func TestAWSSweep(t *testing.T) {
 	if res != (command.SweepResult{Found: 1, Started: 1}) {
 		t.Fatalf("sweep %+v, want the command found and its execution started", res)
 	}
-	in := e.wf.execInput(t, command.ExecutionName(awsModule, c1.PK, c1.SK))
+	in := execInput(t, e.wf, command.ExecutionName(awsModule, c1.PK, c1.SK))
 	if in.Key() != c1.Key() {
 		t.Fatalf("started execution input %+v", in)
 	}

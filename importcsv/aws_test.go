@@ -14,14 +14,10 @@ package importcsv_test
 // Serialized: moto does not isolate concurrent transactions.
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -29,6 +25,7 @@ import (
 
 	"github.com/stepcqrs/stepcqrs/command"
 	"github.com/stepcqrs/stepcqrs/core"
+	"github.com/stepcqrs/stepcqrs/core/coretest"
 	"github.com/stepcqrs/stepcqrs/core/awsadapter"
 	"github.com/stepcqrs/stepcqrs/eventfactory"
 	"github.com/stepcqrs/stepcqrs/importcsv"
@@ -38,48 +35,13 @@ import (
 
 func TestMain(m *testing.M) { endpointtest.Main(m) }
 
-// recordingWorkflows records the executions started.
-type recordingWorkflows struct {
-	mu     sync.Mutex
-	inputs map[string]string
-}
-
-func (w *recordingWorkflows) StartExecution(_ context.Context, sm, name string, input json.RawMessage) (string, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.inputs == nil {
-		w.inputs = map[string]string{}
-	}
-	if old, ok := w.inputs[name]; ok && old != string(input) {
-		return "", fmt.Errorf("execution %s: %w", name, core.ErrExecutionExists)
-	}
-	w.inputs[name] = string(input)
-	return awsadapter.ExecutionARN(sm, name), nil
-}
-
-func (w *recordingWorkflows) DescribeExecution(_ context.Context, arn string) (core.Execution, error) {
-	return core.Execution{}, &core.NotFoundError{Kind: "execution", Name: arn}
-}
-
-func (w *recordingWorkflows) SendTaskSuccess(context.Context, string, json.RawMessage) error {
-	return errors.New("not expected")
-}
-
-func (w *recordingWorkflows) SendTaskFailure(context.Context, string, string, string) error {
-	return errors.New("not expected")
-}
-
-func (w *recordingWorkflows) SendTaskHeartbeat(context.Context, string) error {
-	return errors.New("not expected")
-}
-
 type awsImportEnv struct {
 	t       *testing.T
 	conf    core.Config
 	objects core.ObjectStore
 	svc     *importcsv.Service
 	cmd     *command.Service
-	wf      *recordingWorkflows
+	wf      *coretest.RecordingWorkflows
 	disp    *eventfactory.Dispatcher
 }
 
@@ -106,7 +68,7 @@ func newAWSImportEnv(t *testing.T) *awsImportEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &awsImportEnv{t: t, conf: conf, objects: objects, cmd: cmd, wf: &recordingWorkflows{}}
+	e := &awsImportEnv{t: t, conf: conf, objects: objects, cmd: cmd, wf: &coretest.RecordingWorkflows{}}
 	e.svc, err = importcsv.New(importcsv.Options{Config: conf, Store: store, Objects: objects, Workflows: e.wf,
 		Commands: importcsv.CommandsOf(map[string]*command.Service{"order": cmd}), Registry: registry(),
 		Settings: importcsv.Settings{BatchSize: 3}, Logger: quiet})
@@ -161,8 +123,8 @@ func TestAWSImportSteps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if job.Status != importcsv.StatusCreated || len(e.wf.inputs) != 1 {
-		t.Fatalf("job %+v, executions %v", job, e.wf.inputs)
+	if _, started, _ := e.wf.Snapshot(); job.Status != importcsv.StatusCreated || len(started) != 1 {
+		t.Fatalf("job %+v, executions %v", job, started)
 	}
 	var st importcsv.StepState
 	e.step(job.Key(), importcsv.StateNext, importcsv.ExecutionInput{PK: job.PK, SK: job.SK}, &st)

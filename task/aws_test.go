@@ -32,6 +32,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/stepcqrs/stepcqrs/core"
+	"github.com/stepcqrs/stepcqrs/core/coretest"
 	"github.com/stepcqrs/stepcqrs/core/awsadapter"
 	"github.com/stepcqrs/stepcqrs/eventfactory"
 	"github.com/stepcqrs/stepcqrs/localstack"
@@ -43,43 +44,6 @@ func TestMain(m *testing.M) { endpointtest.Main(m) }
 
 const awsFunctionARN = "arn:aws:lambda:us-east-1:123456789012:function:stepcqrs-it"
 
-// recordingWorkflows stands in for Step Functions: it records the
-// executions started, with Step Functions' idempotency for a running
-// standard execution.
-type recordingWorkflows struct {
-	mu     sync.Mutex
-	inputs map[string]string // execution name -> input
-}
-
-func (w *recordingWorkflows) StartExecution(_ context.Context, sm, name string, input json.RawMessage) (string, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.inputs == nil {
-		w.inputs = map[string]string{}
-	}
-	if old, ok := w.inputs[name]; ok && old != string(input) {
-		return "", fmt.Errorf("execution %s: %w", name, core.ErrExecutionExists)
-	}
-	w.inputs[name] = string(input)
-	return awsadapter.ExecutionARN(sm, name), nil
-}
-
-func (w *recordingWorkflows) DescribeExecution(_ context.Context, arn string) (core.Execution, error) {
-	return core.Execution{}, &core.NotFoundError{Kind: "execution", Name: arn}
-}
-
-func (w *recordingWorkflows) SendTaskSuccess(context.Context, string, json.RawMessage) error {
-	return errors.New("not expected")
-}
-
-func (w *recordingWorkflows) SendTaskFailure(context.Context, string, string, string) error {
-	return errors.New("not expected")
-}
-
-func (w *recordingWorkflows) SendTaskHeartbeat(context.Context, string) error {
-	return errors.New("not expected")
-}
-
 // awsTaskEnv is the task service on the AWS adapters.
 type awsTaskEnv struct {
 	t       *testing.T
@@ -87,7 +51,7 @@ type awsTaskEnv struct {
 	raw     *awsadapter.ItemStore
 	queue   *awsadapter.Queue
 	svc     *task.Service
-	wf      *recordingWorkflows
+	wf      *coretest.RecordingWorkflows
 	disp    *eventfactory.Dispatcher
 	machine string
 	seen    map[string]bool
@@ -127,7 +91,7 @@ func newAWSTaskEnv(t *testing.T, reg *task.Registry) *awsTaskEnv {
 		t: t, conf: conf,
 		raw:   awsadapter.NewItemStore(dynamodb.NewFromConfig(cfg)),
 		queue: awsadapter.NewQueue(sqs.NewFromConfig(cfg)),
-		wf:    &recordingWorkflows{}, machine: conf.TaskStateMachineARN, seen: map[string]bool{},
+		wf:    &coretest.RecordingWorkflows{}, machine: conf.TaskStateMachineARN, seen: map[string]bool{},
 		now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC),
 	}
 	quiet := slog.New(slog.DiscardHandler)
@@ -319,7 +283,7 @@ func TestAWSFanOutCounters(t *testing.T) {
 		t.Fatalf("%d stream records delivered, want the parent's INSERT only", n)
 	}
 	var exec task.ExecutionInput
-	raw := e.wf.inputs[task.ExecutionName(p.Key())]
+	raw, _ := e.wf.Input(task.ExecutionName(p.Key()))
 	if err := json.Unmarshal([]byte(raw), &exec); err != nil || exec.Total != subs || exec.Manifest == nil ||
 		exec.MaxConcurrency != task.DefaultMaxConcurrency {
 		t.Fatalf("execution input %s: %v", raw, err)
