@@ -32,8 +32,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/stepcqrs/stepcqrs/core"
-	"github.com/stepcqrs/stepcqrs/core/coretest"
 	"github.com/stepcqrs/stepcqrs/core/awsadapter"
+	"github.com/stepcqrs/stepcqrs/core/coretest"
 	"github.com/stepcqrs/stepcqrs/eventfactory"
 	"github.com/stepcqrs/stepcqrs/localstack"
 	"github.com/stepcqrs/stepcqrs/localstack/endpointtest"
